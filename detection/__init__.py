@@ -1,0 +1,3 @@
+"""detection: detection-as-code for Elastic Security."""
+
+__version__ = "0.1.0"
