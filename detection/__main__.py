@@ -1,0 +1,5 @@
+import sys
+
+from detection.cli import main
+
+sys.exit(main())
