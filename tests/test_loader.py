@@ -1,0 +1,181 @@
+"""Loader: every problem of a broken rule is reported once, located, without a traceback."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from detection.cli import main
+from detection.diagnostics import DetectionError
+from detection.loader import discover_rule_files, load_rule_file, load_rules
+
+from .conftest import REPO, SEED_RULE
+
+SEED_TEXT = SEED_RULE.read_text(encoding="utf-8")
+
+
+def line_of(text: str, needle: str) -> int:
+    if needle.startswith("\n"):  # a whole line
+        return text.splitlines().index(needle[1:]) + 1
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line:
+            return number
+    raise AssertionError(f"{needle!r} not in text")
+
+
+def write(tmp_path: Path, text: str, name: str = "rule.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def codes(path: Path) -> list[tuple[str, int, int, str]]:
+    with pytest.raises(DetectionError) as info:
+        load_rule_file(path)
+    return [(d.code, d.location.line, d.location.column, d.message) for d in info.value.diagnostics]
+
+
+def test_seed_rule_loads() -> None:
+    rule = load_rule_file(SEED_RULE)
+    assert rule.rule_id == "93075852-b0f5-4b8b-89c3-a226efae5726"
+    assert rule.type == "query" and rule.language == "kuery"
+    assert rule.index == ["filebeat-*", "logs-aws*"]
+    assert rule.rule["severity"] == "low" and rule.rule["risk_score"] == 21
+    assert [h.version for h in rule.history][:1] == [rule.version]
+    assert rule.metadata["creation_date"] == "2021/10/15"
+
+
+def test_yaml_syntax_error_is_located(tmp_path: Path) -> None:
+    text = SEED_TEXT.replace("  max_signals: 100", "  max_signals: [100")
+    found = codes(write(tmp_path, text))
+    assert len(found) == 1
+    code, line, col, message = found[0]
+    assert code == "E101" and "YAML syntax error" in message
+    assert line == line_of(text, "max_signals: [100") + 1
+
+
+def test_missing_required_field(tmp_path: Path) -> None:
+    text = re.sub(r"^  severity: low\n", "", SEED_TEXT, flags=re.M)
+    found = codes(write(tmp_path, text))
+    assert found == [("S101", line_of(text, "\nrule:"), 1, "rule is missing required field 'severity'")]
+
+
+def test_wrong_enum_value_suggests(tmp_path: Path) -> None:
+    text = SEED_TEXT.replace("  severity: low", "  severity: Low")
+    path = write(tmp_path, text)
+    with pytest.raises(DetectionError) as info:
+        load_rule_file(path)
+    (diag,) = info.value.diagnostics
+    assert diag.code == "S104"
+    assert (diag.location.line, diag.location.column) == (line_of(text, "severity: Low"), 13)
+    assert "'Low'" in diag.message and diag.hint == "did you mean 'low'?"
+
+
+def test_wrong_type(tmp_path: Path) -> None:
+    text = SEED_TEXT.replace("  risk_score: 21", '  risk_score: "21"')
+    found = codes(write(tmp_path, text))
+    assert found == [("S103", line_of(text, "risk_score:"), 15,
+                      "rule.risk_score must be an integer, not a string ('21')")]
+
+
+def test_unknown_top_level_table(tmp_path: Path) -> None:
+    text = SEED_TEXT + "rules:\n  x: 1\n"
+    found = codes(write(tmp_path, text))
+    assert found == [("S102", line_of(text, "rules:"), 1, "unknown top-level table 'rules'")]
+
+
+def test_unknown_rule_field_did_you_mean(tmp_path: Path) -> None:
+    text = SEED_TEXT.replace("  max_signals: 100", "  max_signal: 100")
+    path = write(tmp_path, text)
+    with pytest.raises(DetectionError) as info:
+        load_rule_file(path)
+    (diag,) = info.value.diagnostics
+    assert diag.code == "S102" and diag.location.line == line_of(text, "max_signal:")
+    assert diag.hint == "did you mean 'max_signals'?"
+
+
+def test_several_problems_all_reported(tmp_path: Path) -> None:
+    text = (SEED_TEXT.replace("  severity: low", "  severity: lowish")
+            .replace("  risk_score: 21", "  risk_score: 210")
+            .replace("  interval: 5m", "  interval: 5 minutes"))
+    found = codes(write(tmp_path, text))
+    assert [c[0] for c in found] == ["S104", "S104", "S104"]
+    assert [c[1] for c in found] == sorted(c[1] for c in found)
+    assert "at most 100" in found[1][3]
+
+
+def test_type_specific_requirement(tmp_path: Path) -> None:
+    text = SEED_TEXT.replace("  type: query", "  type: threshold")
+    found = codes(write(tmp_path, text))
+    assert ("S101", line_of(text, "\nrule:"), 1,
+            "rule is missing required field 'threshold' (required for threshold rules)") in found
+
+
+def test_duplicate_rule_id_names_both_files(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    shutil.copy(SEED_RULE, tmp_path / "a" / "one.yaml")
+    write(tmp_path / "a", SEED_TEXT.replace("name: AWS STS AssumeRole Usage", "name: Another"), "two.yaml")
+    result = load_rules([tmp_path / "a"])
+    assert len(result.rules) == 2
+    (diag,) = result.diagnostics
+    assert diag.code == "U101"
+    assert diag.location.path.endswith("two.yaml")
+    assert "one.yaml:" in diag.message
+    assert diag.location.line == line_of(SEED_TEXT, "rule_id:")
+
+
+def test_duplicate_name(tmp_path: Path) -> None:
+    shutil.copy(SEED_RULE, tmp_path / "one.yaml")
+    write(tmp_path, SEED_TEXT.replace("rule_id: 93075852", "rule_id: 00000000"), "two.yaml")
+    result = load_rules([tmp_path])
+    assert [d.code for d in result.diagnostics] == ["U102"]
+
+
+def test_duplicate_yaml_key(tmp_path: Path) -> None:
+    text = SEED_TEXT.replace("  severity: low\n", "  severity: low\n  severity: high\n")
+    found = codes(write(tmp_path, text))
+    assert found[0][0] == "E104" and found[0][1] == line_of(text, "severity: high")
+
+
+def test_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "rule.yaml"
+    path.write_bytes(b"metadata:\n  x: \xff\n")
+    found = codes(path)
+    assert found[0][:3] == ("E103", 2, 6)
+
+
+def test_discovery_skips_hidden_and_other_files(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "x.yaml").write_text("a: 1")
+    (tmp_path / "notes.md").write_text("x")
+    (tmp_path / "r.toml").write_text("")
+    assert discover_rule_files([tmp_path]) == [tmp_path / "r.toml"]
+
+
+def test_repository_rules_all_valid() -> None:
+    result = load_rules([REPO / "rules"])
+    assert result.diagnostics == []
+    assert len(result.rules) >= 1
+
+
+def test_validate_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(SEED_RULE)]) == 0
+    bad = write(tmp_path, SEED_TEXT.replace("  severity: low", "  severity: lowish"))
+    assert main(["validate", str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert re.search(r"rule\.yaml:\d+:13: S104 rule\.severity has invalid value 'lowish'", out)
+    assert "Traceback" not in out
+    assert main(["validate", str(tmp_path / "missing.yaml")]) == 2
+
+
+def test_validate_cli_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    bad = write(tmp_path, SEED_TEXT.replace("  risk_score: 21", "  risk_score: x"))
+    assert main(["validate", "--format", "json", str(bad)]) == 1
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["diagnostics"][0]["code"] == "S103"
+    assert payload["diagnostics"][0]["line"] == line_of(SEED_TEXT, "risk_score:")
