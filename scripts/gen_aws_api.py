@@ -103,13 +103,13 @@ def read_model(wheel: zipfile.ZipFile, member: str) -> dict:
     return json.loads(raw)
 
 
-def build_table(wheel_path: Path) -> dict:
+def build_table(wheel_path: Path, *, min_services: int = 300) -> dict:
     with zipfile.ZipFile(wheel_path) as wheel:
         version = wheel_version(wheel)
         if version != BOTOCORE_VERSION:
             raise GenerationError(f"{wheel_path.name} is botocore {version}, this script pins {BOTOCORE_VERSION}")
         models = newest_models(wheel.namelist())
-        if len(models) < 300:
+        if len(models) < min_services:
             raise GenerationError(f"only {len(models)} service models found; is this really botocore?")
         operations: dict[str, set[str]] = defaultdict(set)
         services: dict[str, set[str]] = defaultdict(set)
