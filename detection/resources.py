@@ -19,7 +19,7 @@ def schema_path(name: str) -> Path:
     raise FileNotFoundError(f"schema {name!r} is missing from the detection package")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_schema(name: str) -> dict[str, Any]:
     with schema_path(name).open(encoding="utf-8") as handle:
         return json.load(handle)

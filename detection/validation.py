@@ -33,7 +33,7 @@ _PATTERN_HINTS = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def validator_for(schema_name: str) -> jsonschema.Draft202012Validator:
     schema = load_schema(schema_name)
     return jsonschema.Draft202012Validator(schema)
