@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 
 
 @lru_cache(maxsize=1024)
@@ -20,7 +20,7 @@ def glob_match(pattern: str, text: str) -> bool:
 def globs_intersect(a: str, b: str) -> bool:
     """True when some index name matches both patterns (``logs-aws*`` and ``logs-*-default``)."""
 
-    @lru_cache(maxsize=None)
+    @cache
     def step(i: int, j: int) -> bool:
         if i == len(a) and j == len(b):
             return True
