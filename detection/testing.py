@@ -19,7 +19,7 @@ from detection.config import ProjectConfig
 from detection.diagnostics import DetectionError, Diagnostic, Location, sort_diagnostics
 from detection.fixtures import CODE_NO_RULE, Case, FixtureFile, load_fixture_files, mirrored_key
 from detection.keyword_expr import compile_keyword
-from detection.loader import discover_rule_files, display, load_rules
+from detection.loader import RULE_SUFFIXES, discover_rule_files, display, load_rules
 from detection.model import RuleFile
 
 PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
@@ -108,6 +108,10 @@ class TestPlan:
     rules: list[RuleFile] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     cases_by_rule: dict[str, list[Case]] = field(default_factory=dict)
+    # For collectors that work file by file (pytest): each fixture file's items, by resolved
+    # path, and the items of rules that have no fixture file at all.
+    items_by_file: dict[Path, list[TestItem]] = field(default_factory=dict)
+    unbound_items: list[TestItem] = field(default_factory=list)
 
 
 @dataclass
@@ -188,12 +192,19 @@ def plan_tests(config: ProjectConfig, paths: Sequence[Path | str] = (), rule_ids
     plan.diagnostics = sort_diagnostics(plan.diagnostics)
 
     for rule in sorted(chosen, key=lambda r: r.display_path):
-        cases = [c for f in bound.get(rule.rule_id, []) for c in f.cases]
+        files = sorted(bound.get(rule.rule_id, []), key=lambda f: f.path)
+        cases = [c for f in files for c in f.cases]
         plan.cases_by_rule[rule.rule_id] = cases
-        items = [TestItem(rule, case) for case in cases]
-        if _needs_policy(rule, config):
-            items.append(TestItem(rule, None, tuple(cases)))
-        plan.items.extend(i for i in items if matcher is None or matcher(i.keywords()))
+        policy = [TestItem(rule, None, tuple(cases))] if _needs_policy(rule, config) else []
+        for number, fixture in enumerate(files):
+            items = [TestItem(rule, case) for case in fixture.cases] + (policy if number == 0 else [])
+            items = [i for i in items if matcher is None or matcher(i.keywords())]
+            plan.items_by_file.setdefault(fixture.path.resolve(), []).extend(items)
+            plan.items.extend(items)
+        if not files:
+            items = [i for i in policy if matcher is None or matcher(i.keywords())]
+            plan.unbound_items.extend(items)
+            plan.items.extend(items)
     return plan
 
 
@@ -228,6 +239,13 @@ def _orphan(fixture: FixtureFile, config: ProjectConfig) -> Diagnostic:
                           f"no rule has rule_id {fixture.rule_id!r}",
                           hint="fix the id, or remove `rule:` to bind the file by its path")
     key = mirrored_key(fixture.path, config.fixtures_dir) or (fixture.path.stem,)
+    for base in config.rules_dirs:
+        for suffix in RULE_SUFFIXES:
+            candidate = Path(base, *key[:-1], key[-1] + suffix)
+            if candidate.is_file():  # the rule exists but did not load
+                return Diagnostic(Location(fixture.display_path, 1, 1), CODE_NO_RULE,
+                                  f"the rule of this fixture file, {display(candidate)}, did not load",
+                                  hint=f"fix the rule first: detection validate {display(candidate)}")
     wanted = display(Path(config.rules_dirs[0] if config.rules_dirs else "rules", *key[:-1], key[-1] + ".*"))
     return Diagnostic(Location(fixture.display_path, 1, 1), CODE_NO_RULE,
                       f"no rule for this fixture file: expected {wanted}",
@@ -250,13 +268,13 @@ class TestSession:
 
     def __init__(self, config: ProjectConfig, fields: Any = None):
         self.config = config
-        self.fields = fields
+        self.fields = fields  # the project's whole field schema; narrowed per rule
         self._detectors: dict[Path, Any] = {}
 
     def detector(self, rule: RuleFile) -> engine.Detector:
         if rule.path not in self._detectors:
             try:
-                self._detectors[rule.path] = engine.prepare(rule, self.fields)
+                self._detectors[rule.path] = engine.prepare(rule, fields_for(self.fields, rule))
             except (engine.UnsupportedRule, DetectionError) as exc:
                 self._detectors[rule.path] = exc
         found = self._detectors[rule.path]
@@ -301,7 +319,7 @@ class TestSession:
 
     def _explain(self, rule: RuleFile, index: int, event: Mapping[str, Any], alerted: bool) -> EventExplanation:
         try:
-            tree = engine.explain_event(rule, event, self.fields)
+            tree = engine.explain_event(rule, event, fields_for(self.fields, rule))
         except Exception as exc:  # an explanation must never hide the failure itself
             return EventExplanation(index, alerted, f"(no explanation available: {exc})")
         if tree is None:
@@ -358,13 +376,20 @@ def _with_duration(result: CaseResult, seconds: float) -> CaseResult:
 
 
 def load_fields(config: ProjectConfig) -> Any:
-    """The field types queries are evaluated with: shipped ECS/integration data plus the
-    project's custom fields; None while the field package is unavailable."""
+    """The field types queries are evaluated with: shipped ECS and integration data plus the
+    project's custom fields (``fields-dir``); None while the field package is unavailable."""
     try:
         from detection import fields as field_data
-    except ImportError:
+    except ImportError:  # pragma: no cover - the package ships with detection
         return None
-    return field_data.project_schema(config.fields_dir) if hasattr(field_data, "project_schema") else None
+    return field_data.default_schema().merge(field_data.load_custom_fields(config.fields_dir))
+
+
+def fields_for(schema: Any, rule: RuleFile) -> Any:
+    """The part of the schema that applies to the rule's index patterns."""
+    if schema is None:
+        return None
+    return schema.for_indices(rule.index or None)
 
 
 def run_tests(config: ProjectConfig, paths: Sequence[Path | str] = (), rule_ids: Sequence[str] = (),
@@ -372,14 +397,18 @@ def run_tests(config: ProjectConfig, paths: Sequence[Path | str] = (), rule_ids:
     """Plan and run every selected case; optionally measure condition coverage per rule."""
     start = time.perf_counter()
     plan = plan_tests(config, paths, rule_ids, keyword)
-    fields = load_fields(config)
+    try:
+        fields = load_fields(config)
+    except DetectionError as exc:  # broken custom field files: nothing can be evaluated reliably
+        return TestRun(diagnostics=sort_diagnostics([*plan.diagnostics, *exc.diagnostics]),
+                       duration=time.perf_counter() - start)
     session = TestSession(config, fields)
     run = TestRun(results=[session.run(item) for item in plan.items], diagnostics=list(plan.diagnostics))
     if coverage:
         from detection.coverage import rule_coverage
 
         wanted = {i.rule.rule_id for i in plan.items}
-        run.coverage = [rule_coverage(r, plan.cases_by_rule.get(r.rule_id, []), fields)
+        run.coverage = [rule_coverage(r, plan.cases_by_rule.get(r.rule_id, []), fields_for(fields, r))
                         for r in plan.rules if r.rule_id in wanted]
     run.duration = time.perf_counter() - start
     return run
