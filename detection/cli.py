@@ -21,6 +21,10 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 COMMANDS: tuple[str, ...] = (
     "validate",
     "test",
+    "export",
+    "import",
+    "docs",
+    "package",
 )
 
 

@@ -1,0 +1,138 @@
+"""Would Kibana import this rule object? The shipped import schema plus Kibana's checks outside it.
+
+The schema is ``schemas/kibana/rule_import.schema.json`` (Kibana's ``RuleToImport`` converted to
+JSON Schema; see ``schemas/kibana/README.md``). Kibana validates a few more things in code, which
+``extra_problems`` repeats: the interval format the alerting framework wants, timeline id/title
+pairing and the threshold limits. Results are ``Problem``s with a path into the object, so callers
+can place them in a rule file or in an ndjson line.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+
+from detection.resources import load_schema
+from detection.validation import describe_path
+
+IMPORT_SCHEMA = "kibana/rule_import.schema.json"
+DETAILS_SCHEMA = "kibana/rule_export_details.schema.json"
+CODE_SCHEMA = "K103"
+CODE_OUTSIDE_SCHEMA = "K104"
+DURATION = re.compile(r"^[1-9][0-9]*[smhd]$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: tuple[Any, ...]
+    message: str
+    code: str = CODE_SCHEMA
+    hint: str | None = None
+
+
+@functools.cache
+def _validator(name: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(load_schema(name), format_checker=jsonschema.FormatChecker())
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _schema_problem(error: jsonschema.ValidationError) -> list[Problem]:
+    path = tuple(error.absolute_path)
+    where = describe_path(path) if path else "the rule"
+    kind = error.validator
+    if kind == "required":
+        missing = [n for n in error.validator_value if isinstance(error.instance, dict) and n not in error.instance]
+        return [Problem(path + (name,), f"{where} is missing required field '{name}'",
+                        hint=f"add '{name}'; Kibana refuses the rule without it") for name in missing]
+    if kind == "type":
+        wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        return [Problem(path, f"{where} must be {' or '.join(wanted)}, not {_describe(error.instance)}")]
+    if kind in ("enum", "const"):
+        choices = error.validator_value if kind == "enum" else [error.validator_value]
+        return [Problem(path, f"{where} has value {_describe(error.instance)}; Kibana accepts "
+                              + ", ".join(str(c) for c in choices))]
+    if kind == "pattern":
+        if str(error.validator_value).startswith("^(now"):
+            return [Problem(path, f"{where} {_describe(error.instance)} is not date math",
+                            hint="write date math such as now-6m or now-1h/h")]
+        if error.validator_value == r"\S":
+            return [Problem(path, f"{where} must contain a non-blank character")]
+        return [Problem(path, f"{where} {_describe(error.instance)} does not match {error.validator_value}")]
+    if kind == "minLength" and error.validator_value == 1:
+        return [Problem(path, f"{where} must not be empty")]
+    return [Problem(path, f"{where}: {error.message}")]
+
+
+def schema_problems(obj: Mapping[str, Any], schema_name: str = IMPORT_SCHEMA) -> list[Problem]:
+    """Every violation of one shipped Kibana schema, in a stable order."""
+    errors = sorted(_validator(schema_name).iter_errors(obj), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    out: list[Problem] = []
+    for error in errors:
+        for problem in _schema_problem(error):
+            if problem not in out:
+                out.append(problem)
+    return out
+
+
+def extra_problems(rule: Mapping[str, Any]) -> list[Problem]:
+    """The import checks Kibana makes in code rather than in its schema."""
+    out: list[Problem] = []
+    interval = rule.get("interval")
+    if isinstance(interval, str) and not DURATION.match(interval):
+        out.append(Problem(("interval",), f"interval {interval!r} is not a duration the alerting framework accepts",
+                           CODE_OUTSIDE_SCHEMA, "write a whole number and a unit s, m, h or d, e.g. 5m"))
+    tid, title = rule.get("timeline_id"), rule.get("timeline_title")
+    for key, value, other, other_value in (("timeline_id", tid, "timeline_title", title),
+                                           ("timeline_title", title, "timeline_id", tid)):
+        if value is None:
+            continue
+        if other_value is None:
+            out.append(Problem((key,), f"{key} is set but {other} is not", CODE_OUTSIDE_SCHEMA,
+                               f"Kibana needs both; add {other} or remove {key}"))
+        elif value == "":
+            out.append(Problem((key,), f"{key} must not be empty", CODE_OUTSIDE_SCHEMA))
+    threshold = rule.get("threshold")
+    if rule.get("type") == "threshold" and isinstance(threshold, Mapping):
+        fields = threshold.get("field")
+        group = [fields] if isinstance(fields, str) else list(fields or []) if isinstance(fields, list) else []
+        cardinality = threshold.get("cardinality") or []
+        if isinstance(cardinality, list) and cardinality and isinstance(cardinality[0], Mapping):
+            counted = cardinality[0].get("field")
+            if counted and counted in group:
+                out.append(Problem(("threshold", "cardinality", 0, "field"),
+                                   f"cardinality of {counted!r} is always 1 because the rule groups by it",
+                                   CODE_OUTSIDE_SCHEMA, "count a field that is not in threshold.field"))
+        if len(group) > 5:
+            out.append(Problem(("threshold", "field"), f"threshold groups by {len(group)} fields; Kibana allows 5",
+                               CODE_OUTSIDE_SCHEMA))
+    return out
+
+
+def import_problems(rule: Mapping[str, Any]) -> list[Problem]:
+    """Everything that would make Kibana's rule import refuse this object."""
+    return schema_problems(rule) + extra_problems(rule)
+
+
+def details_problems(obj: Mapping[str, Any]) -> list[Problem]:
+    return schema_problems(obj, DETAILS_SCHEMA)
+
+
+def migrate_investigation_fields(rule: dict[str, Any]) -> dict[str, Any]:
+    """Kibana turns the legacy list form of investigation_fields into {field_names} before checking."""
+    value = rule.get("investigation_fields")
+    if isinstance(value, list):
+        rule = dict(rule)
+        if value:
+            rule["investigation_fields"] = {"field_names": list(value)}
+        else:
+            del rule["investigation_fields"]
+    return rule
