@@ -234,18 +234,18 @@ def _rule_key(rule: RuleFile, config: ProjectConfig) -> tuple[str, ...] | None:
 
 
 def _orphan(fixture: FixtureFile, config: ProjectConfig) -> Diagnostic:
-    if fixture.rule_id:
-        return Diagnostic(fixture.rule_location or Location(fixture.display_path, 1, 1), CODE_NO_RULE,
-                          f"no rule has rule_id {fixture.rule_id!r}",
-                          hint="fix the id, or remove `rule:` to bind the file by its path")
     key = mirrored_key(fixture.path, config.fixtures_dir) or (fixture.path.stem,)
     for base in config.rules_dirs:
         for suffix in RULE_SUFFIXES:
             candidate = Path(base, *key[:-1], key[-1] + suffix)
-            if candidate.is_file():  # the rule exists but did not load
+            if candidate.is_file():  # the rule is there but did not load
                 return Diagnostic(Location(fixture.display_path, 1, 1), CODE_NO_RULE,
                                   f"the rule of this fixture file, {display(candidate)}, did not load",
                                   hint=f"fix the rule first: detection validate {display(candidate)}")
+    if fixture.rule_id:
+        return Diagnostic(fixture.rule_location or Location(fixture.display_path, 1, 1), CODE_NO_RULE,
+                          f"no rule has rule_id {fixture.rule_id!r}",
+                          hint="fix the id, or remove `rule:` to bind the file by its path")
     wanted = display(Path(config.rules_dirs[0] if config.rules_dirs else "rules", *key[:-1], key[-1] + ".*"))
     return Diagnostic(Location(fixture.display_path, 1, 1), CODE_NO_RULE,
                       f"no rule for this fixture file: expected {wanted}",
