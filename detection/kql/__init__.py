@@ -23,6 +23,7 @@ from detection.kql.ast import (
     render,
     walk,
 )
+from detection.kql.compile import compile_query as compile  # noqa: A001 - the public name
 from detection.kql.errors import KqlError
 from detection.kql.parser import parse
 
@@ -41,6 +42,7 @@ __all__ = [
     "Or",
     "Range",
     "Wildcard",
+    "compile",
     "field_names",
     "parse",
     "render",
