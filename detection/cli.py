@@ -25,6 +25,11 @@ COMMANDS: tuple[str, ...] = (
     "import",
     "docs",
     "package",
+    "history",
+    "show",
+    "bump",
+    "check",
+    "changelog",
 )
 
 
