@@ -145,7 +145,7 @@ def plan_tests(config: ProjectConfig, paths: Sequence[Path | str] = (), rule_ids
     fixtures = load_fixture_files([config.fixtures_dir] if config.fixtures_dir.exists() else [], config.root)
 
     narrowed = bool(paths or rule_ids)
-    selected_files = set(discover_rule_files(rule_args)) if rule_args else set()
+    selected_files = {p.resolve() for p in discover_rule_files(rule_args)} if rule_args else set()
     by_id = {r.rule_id: r for r in loaded.rules}
     by_key = {key: r for r in loaded.rules for key in [_rule_key(r, config)] if key is not None}
 
@@ -162,7 +162,7 @@ def plan_tests(config: ProjectConfig, paths: Sequence[Path | str] = (), rule_ids
     chosen: list[RuleFile] = []
     for rule in loaded.rules:
         if narrowed:
-            by_path = rule_args and rule.path in selected_files
+            by_path = rule_args and rule.path.resolve() in selected_files
             by_fixture = fixture_args and any(_inside_any(f.path, fixture_args) for f in bound.get(rule.rule_id, []))
             if (rule_args or fixture_args) and not (by_path or by_fixture):
                 continue

@@ -40,11 +40,12 @@ def run(args: argparse.Namespace) -> int:
     from detection.testing import run_tests
 
     try:
-        config = load_config(rules_dir=args.rules_dir)
+        # The project of the first path given, else of the working directory.
         missing = missing_paths(args.paths)
         if missing:
             print_diagnostics(missing, "text", stream=sys.stderr)
             return 2
+        config = load_config(args.paths[0].resolve() if args.paths else None, rules_dir=args.rules_dir)
         result = run_tests(config, args.paths, args.rule, args.keyword, coverage=args.coverage)
     except DetectionError as exc:
         print_diagnostics(exc.diagnostics, "text", stream=sys.stderr)
