@@ -1,0 +1,174 @@
+"""V1xx: values in queries that cannot occur - ECS allowed values, AWS CloudTrail event names."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from typing import Any
+
+from detection.diagnostics import Diagnostic, Severity
+from detection.lint.context import RuleContext
+from detection.lint.kql_facts import leaves, value_span
+from detection.lint.registry import check
+
+AWS_SUFFIX = ".amazonaws.com"
+
+
+def _kql():
+    from detection import kql
+
+    return kql
+
+
+def _field_values(ctx: RuleContext, *names: str) -> Iterator[tuple[Any, Any, str]]:
+    """(query, Is node, field) for the main query's ``field:value`` clauses on the given fields."""
+    query = ctx.main_query
+    if query is None or query.tree is None:
+        return
+    kql = _kql()
+    for leaf in leaves(query.tree):
+        if isinstance(leaf.node, kql.Is) and (not names or leaf.field in names):
+            yield query, leaf, leaf.field
+
+
+@check("V101", "ecs-allowed-value", "a value that ECS does not allow for the field",
+       explanation="""
+       ECS fixes the values of the categorisation fields `event.kind`, `event.category`,
+       `event.type` and `event.outcome`. Integrations only ever write those values, and matching is
+       case-sensitive, so any other value (a typo, a plural, another case) never matches.
+       """,
+       bad="""
+       query: event.category:authentication and event.outcome:Success
+       """,
+       good="""
+       query: event.category:authentication and event.outcome:success
+       """)
+def ecs_allowed_value(ctx: RuleContext) -> Iterator[Diagnostic]:
+    schema = ctx.schema if ctx.schema is not None else ctx.project.base_schema
+    if schema is None:
+        return
+    kql = _kql()
+    for query, leaf, field in _field_values(ctx):
+        allowed = schema.allowed_values(field) if "*" not in field else ()
+        if not allowed:
+            continue
+        value = leaf.node.value
+        if isinstance(value, kql.Wildcard):
+            if value.is_lone:
+                continue
+            from detection.aws_api import wildcard_regex
+
+            pattern = wildcard_regex(value.text.replace("?", "\\?"))
+            if any(pattern.fullmatch(a) for a in allowed):
+                continue
+            text = value.text
+        else:
+            text = value.text
+            if text in allowed:
+                continue
+        guess = _closest(text, allowed)
+        listing = ", ".join(allowed)
+        yield Diagnostic(ctx.at_offset(query.path, value_span(leaf.node)[0]), "V101",
+                         f"'{text}' is not an ECS value of {field} (allowed: {listing})",
+                         hint=f"did you mean '{guess}'?" if guess else f"use one of: {listing}",
+                         data={"field": field, **({"suggestion": guess} if guess else {})})
+
+
+def _closest(text: str, options: tuple[str, ...]) -> str | None:
+    folded = {o.casefold(): o for o in options}
+    if text.casefold() in folded:
+        return folded[text.casefold()]
+    close = difflib.get_close_matches(text.casefold(), list(options), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _providers(ctx: RuleContext) -> list[str]:
+    """AWS event sources the query requires (positive, literal event.provider values)."""
+    kql = _kql()
+    out: list[str] = []
+    for _, leaf, _field in _field_values(ctx, "event.provider"):
+        value = leaf.node.value
+        if not leaf.negated and not isinstance(value, kql.Wildcard) and isinstance(value.value, str):
+            out.append(value.value)
+    return out
+
+
+@check("V102", "aws-unknown-action", "event.action is not an operation or event of the AWS service",
+       explanation="""
+       CloudTrail's `eventName` (ECS `event.action`) is the API operation name, exactly as the AWS
+       SDKs spell it, plus a documented list of console and service events that are not API
+       operations. A name that the service in `event.provider` does not have never matches: the
+       published "AWS STS AssumeRole Usage" rule looked for `AssumedRole` for years. The names come
+       from botocore's service models (see detection/data/aws_api.json.gz); the allowlist of other
+       events is detection/data/aws_extra_events.json. This is a warning because AWS adds
+       operations faster than any offline list; suppress it with a reason for a new operation.
+       """,
+       bad="""
+       query: event.dataset:aws.cloudtrail and event.provider:sts.amazonaws.com and event.action:AssumedRole
+       """,
+       good="""
+       query: event.dataset:aws.cloudtrail and event.provider:sts.amazonaws.com and event.action:AssumeRole
+       """,
+       severity=Severity.WARNING)
+def aws_unknown_action(ctx: RuleContext) -> Iterator[Diagnostic]:
+    providers = [p for p in _providers(ctx) if p.endswith(AWS_SUFFIX)]
+    if not providers:
+        return
+    from detection.aws_api import check_action
+
+    kql = _kql()
+    for query, leaf, _field in _field_values(ctx, "event.action"):
+        value = leaf.node.value
+        if isinstance(value, kql.Wildcard):
+            if value.is_lone:
+                continue
+            action = value.text
+        elif isinstance(value.value, str):
+            action = value.value
+        else:
+            continue
+        suggestions = [check_action(p, action) for p in providers]
+        if any(s is None for s in suggestions):
+            continue  # real (or unknowable) for at least one of the providers
+        first = suggestions[0]
+        guess = first.candidates[0] if first.candidates else None
+        hint = f"did you mean '{guess}'?" if guess else "check the operation name in the AWS API reference"
+        yield Diagnostic(ctx.at_offset(query.path, value_span(leaf.node)[0]), "V102", first.message, hint=hint,
+                         data={"provider": first.provider, "action": action, "kind": first.kind,
+                               **({"suggestion": guess} if guess else {})})
+
+
+@check("V103", "aws-unknown-provider", "event.provider is not a known AWS event source",
+       explanation="""
+       CloudTrail's `eventSource` (ECS `event.provider`) is the service's endpoint, such as
+       `sts.amazonaws.com` or `iam.amazonaws.com`. A misspelt source never matches.
+       """,
+       bad="""
+       query: event.dataset:aws.cloudtrail and event.provider:sts.amazonaws.co and event.action:AssumeRole
+       """,
+       good="""
+       query: event.dataset:aws.cloudtrail and event.provider:sts.amazonaws.com and event.action:AssumeRole
+       """,
+       severity=Severity.WARNING)
+def aws_unknown_provider(ctx: RuleContext) -> Iterator[Diagnostic]:
+    kql = _kql()
+    found = [(q, leaf) for q, leaf, _ in _field_values(ctx, "event.provider")
+             if not isinstance(leaf.node.value, kql.Wildcard) and isinstance(leaf.node.value.value, str)
+             and "amazonaws" in leaf.node.value.value]
+    if not found:
+        return
+    from detection.aws_api import load_aws_api
+
+    table = load_aws_api()
+    for query, leaf in found:
+        source = leaf.node.value.value
+        if table.known_provider(source):
+            continue
+        close = table.suggest_providers(source)
+        hint = f"did you mean '{close[0]}'?" if close else "CloudTrail event sources look like <service>.amazonaws.com"
+        yield Diagnostic(ctx.at_offset(query.path, value_span(leaf.node)[0]), "V103",
+                         f"'{source}' is not a known AWS event source", hint=hint,
+                         data={"provider": source, **({"suggestion": close[0]} if close else {})})
+
+
+CHECKS = (ecs_allowed_value, aws_unknown_action, aws_unknown_provider)
