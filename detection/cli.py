@@ -20,6 +20,7 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 # Order is the order shown in --help.
 COMMANDS: tuple[str, ...] = (
     "validate",
+    "lint",
     "test",
     "export",
     "import",
