@@ -25,15 +25,18 @@ from detection.kql.ast import (
 )
 from detection.kql.compile import compile_query as compile  # noqa: A001 - the public name
 from detection.kql.errors import KqlError
+from detection.kql.explain import Explanation, LeafClause, explain, leaf_clauses
 from detection.kql.parser import parse
 
 __all__ = [
     "And",
     "Exists",
+    "Explanation",
     "FieldValue",
     "FreeText",
     "Is",
     "KqlError",
+    "LeafClause",
     "Literal",
     "MatchAll",
     "Nested",
@@ -43,7 +46,9 @@ __all__ = [
     "Range",
     "Wildcard",
     "compile",
+    "explain",
     "field_names",
+    "leaf_clauses",
     "parse",
     "render",
     "walk",
