@@ -118,12 +118,11 @@ def _lint_stage(loaded: LoadResult, config: ProjectConfig) -> StageResult:
     run = getattr(lint, "lint_rules", None)
     if run is None:
         return StageResult("lint", SKIPPED, "skipped: detection.lint has no lint_rules(rules, config)")
-    result = run(loaded.rules, config)
-    found = list(getattr(result, "diagnostics", result))
-    errors = [d for d in found if d.severity == Severity.ERROR]
-    warnings = len(found) - len(errors)
-    summary = f"{len(errors)} error(s), {warnings} warning(s)" if found else "no findings"
-    return StageResult("lint", FAILED if errors else PASSED, summary, sort_diagnostics(found))
+    found = list(run(loaded.rules, config))
+    errors = sum(1 for d in found if d.severity == Severity.ERROR)
+    summary = f"{errors} error(s), {len(found) - errors} warning(s)" if found else "no findings"
+    # Like `detection lint`: any finding fails (suppress one per rule with metadata.lint.ignore).
+    return StageResult("lint", FAILED if found else PASSED, summary, sort_diagnostics(found))
 
 
 def _test_stage(config: ProjectConfig, selection: list[Path] | None, reported: Sequence[Diagnostic]) -> StageResult:
@@ -218,7 +217,7 @@ def render_junit(report: CheckReport) -> str:
             for suite in ET.fromstring(test_junit(stage.payload)).iter("testsuite"):
                 root.append(suite)
             continue
-        errors = [d for d in stage.diagnostics if d.severity == Severity.ERROR]
+        errors = list(stage.diagnostics) if stage.status in (FAILED, ERROR) else []
         suite = ET.SubElement(root, "testsuite", name=stage.name, tests=str(max(1, len(errors))),
                               failures=str(len(errors) if stage.status == FAILED else 0),
                               errors=str(len(errors) if stage.status == ERROR else 0),

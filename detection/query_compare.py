@@ -68,11 +68,12 @@ def _parse_both(language: str | None, a: str, b: str) -> tuple[Any, Any] | None:
 
 
 def _shape(node: Any) -> Any:
-    """A comparable picture of a parse tree without source positions."""
+    """A comparable picture of a parse tree without source positions (dataclass fields marked
+    ``compare=False`` and attributes with position-like names are left out)."""
     if dataclasses.is_dataclass(node) and not isinstance(node, type):
         return (type(node).__name__,
                 tuple((f.name, _shape(getattr(node, f.name))) for f in dataclasses.fields(node)
-                      if f.name not in _POSITION_ATTRS))
+                      if f.compare and f.name not in _POSITION_ATTRS))
     if isinstance(node, (list, tuple)):
         return tuple(_shape(n) for n in node)
     if isinstance(node, dict):
