@@ -99,6 +99,16 @@ def queries_same(language: str | None, old: str | None, new: str | None) -> bool
     return _tokens(old) == _tokens(new)
 
 
+def _beyond_formatting_only(summary: str | None) -> str | None:
+    """What a formatting entry's summary adds to the words "Formatting only", if anything."""
+    if not summary:
+        return None
+    if summary.lower().startswith("formatting only"):
+        rest = summary[len("formatting only"):].strip(" .:;-()")
+        return rest[:1].upper() + rest[1:] + "." if rest else None
+    return summary
+
+
 def _release(stack: str | None, date: str | None) -> str:
     parts = [f"{stack} release" if stack else None, date]
     return ", ".join(p for p in parts if p)
@@ -127,9 +137,9 @@ def version_notes(rule: RuleFile) -> list[VersionNote]:
             query_meaning = query_moved and "query" in previous and not queries_same(language, old_query, state.get("query"))
             others = [c for c in changed if c != "query"]
             if query_meaning:
-                extra = f"Also changed: {', '.join(others)}." if others else None
+                parts = [summary or "", f"Also changed: {', '.join(others)}." if others else ""]
                 note = VersionNote(entry.version, heading, "query", "Updated query, changed from:",
-                                   old_query=old_query, detail=extra)
+                                   old_query=old_query, detail=" ".join(p for p in parts if p) or None)
             elif others and entry.kind != "formatting":
                 note = VersionNote(entry.version, heading, "fields", f"Changed: {', '.join(others)}", detail=summary)
             elif query_moved and "query" in previous:
@@ -139,8 +149,8 @@ def version_notes(rule: RuleFile) -> list[VersionNote]:
                 note = VersionNote(entry.version, heading, "query", "Updated query",
                                    detail="The previous query was not recorded.")
             else:
-                plain = summary if summary and summary.rstrip(".").lower() != "formatting only" else None
-                note = VersionNote(entry.version, heading, "formatting", "Formatting only", detail=plain)
+                note = VersionNote(entry.version, heading, "formatting", "Formatting only",
+                                   detail=_beyond_formatting_only(summary))
         notes.append(note)
         for key, value in previous.items():  # step back to the version before this entry
             if value is None:

@@ -10,6 +10,7 @@ line has ``exported_count``; exception lists and items have ``list_id``, ``item_
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -98,7 +99,7 @@ def read_ndjson(text: str, shown: str) -> tuple[list[NdjsonLine], list[Diagnosti
         try:
             value = json.loads(raw, object_pairs_hook=_pairs, parse_constant=_no_constants)
         except _DuplicateKey as exc:
-            col = top_level_key_columns(raw).get(exc.key, 1)
+            col = _second_key_column(raw, exc.key)
             problems.append(Diagnostic(Location(shown, number, col), CODE_DUPLICATE_KEY,
                                        f"key {exc.key!r} appears twice in one object",
                                        hint="JSON parsers disagree on which value wins; keep one of the two"))
@@ -117,6 +118,12 @@ def read_ndjson(text: str, shown: str) -> tuple[list[NdjsonLine], list[Diagnosti
             continue
         lines.append(NdjsonLine(number, raw, value, classify(value)))
     return lines, problems
+
+
+def _second_key_column(line: str, key: str) -> int:
+    """Column of the repeated occurrence of a key (1 when it was spelled with escapes)."""
+    spots = [m.start() + 1 for m in re.finditer(re.escape(json.dumps(key, ensure_ascii=False)) + r"\s*:", line)]
+    return spots[1] if len(spots) > 1 else 1
 
 
 def top_level_key_columns(line: str) -> dict[str, int]:
