@@ -21,6 +21,7 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 COMMANDS: tuple[str, ...] = (
     "validate",
     "lint",
+    "match",
     "test",
     "export",
     "import",
