@@ -104,17 +104,15 @@ if hasattr(pytest, "Dir"):  # pytest 8+: the fixtures folder also carries rule-l
         project = _project_for(parent.config, path)
         if project is None or path.resolve() != project.fixtures_dir:
             return None
-        return FixturesFolder.from_parent(parent, path=path, project=project)
+        return FixturesFolder.from_parent(parent, path=path)
 
     class FixturesFolder(pytest.Dir):
         """The project's fixtures folder: its files, plus checks of rules that have no fixture file."""
 
-        def __init__(self, *args: Any, project: _Project, **kwargs: Any):
-            super().__init__(*args, **kwargs)
-            self.project = project
-
         def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
             yield from super().collect()
+            self.project = _project_for(self.config, self.path)
+            assert self.project is not None  # pytest_collect_directory checked it
             elsewhere = [d for d in self.project.plan.diagnostics
                          if not Path(d.location.path).resolve().is_relative_to(self.project.fixtures_dir)]
             if elsewhere:  # rule files that did not load: their cases cannot run
