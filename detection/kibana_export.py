@@ -26,10 +26,10 @@ from typing import Any
 from detection.diagnostics import DetectionError, Diagnostic, Location, Severity, sort_diagnostics
 from detection.kibana_check import details_problems, import_problems
 from detection.kibana_fields import (
-    FieldInfo,
+    FieldTypes,
     Package,
     QueryFieldsUnavailable,
-    default_field_info,
+    default_field_types,
     package_table,
     related_integrations,
     required_fields,
@@ -50,7 +50,7 @@ DERIVED = ("required_fields", "related_integrations")
 class ExportSettings:
     include_deprecated: bool = False
     packages: Mapping[str, Package] | None = None  # None: the shipped table
-    field_info: FieldInfo | None = None  # None: detection.fields / ECS
+    field_types: FieldTypes | None = None  # None: detection.fields / ECS
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ def export_version(rule: RuleFile) -> int:
 
 
 def build_payload(rule: RuleFile, packages: Mapping[str, Package],
-                  info: FieldInfo) -> tuple[dict[str, Any], list[Diagnostic]]:
+                  types: FieldTypes) -> tuple[dict[str, Any], list[Diagnostic]]:
     """The Kibana object for one rule, and warnings about fields that could not be derived."""
     payload = {k: v for k, v in normalise_rule(rule.rule).items() if k not in NOT_EXPORTED}
     payload["version"] = export_version(rule)
@@ -118,7 +118,7 @@ def build_payload(rule: RuleFile, packages: Mapping[str, Package],
         return payload, warnings
     if "required_fields" not in payload:
         try:
-            derived = required_fields(payload, info)
+            derived = required_fields(payload, types.for_rule(payload))
         except QueryFieldsUnavailable as exc:
             derived = []
             warnings.append(Diagnostic(rule.location(("rule", "query")), CODE_NO_REQUIRED_FIELDS,
@@ -157,7 +157,7 @@ def check_payload(rule: RuleFile, payload: Mapping[str, Any]) -> list[Diagnostic
 def export_rules(rules: Iterable[RuleFile], settings: ExportSettings = ExportSettings()) -> RuleExport:
     """Build and check every line; raise DetectionError (nothing is returned) if any fails."""
     packages = settings.packages if settings.packages is not None else package_table()
-    info = settings.field_info or default_field_info()
+    types = settings.field_types or default_field_types()
     chosen: list[RuleFile] = []
     skipped: list[RuleFile] = []
     for rule in rules:
@@ -175,7 +175,7 @@ def export_rules(rules: Iterable[RuleFile], settings: ExportSettings = ExportSet
                                      hint="Kibana imports one rule per rule_id; give each rule its own"))
             continue
         first_seen[rule.rule_id] = rule
-        payload, notes = build_payload(rule, packages, info)
+        payload, notes = build_payload(rule, packages, types)
         warnings.extend(notes)
         problems = check_payload(rule, payload)
         if problems:

@@ -3,8 +3,9 @@
 ``required_fields`` lists the fields the rule reads (from the query's parse tree, plus the fields a
 threshold, new-terms or indicator-match rule groups or matches on) with their Elasticsearch type
 and whether ECS defines them. Types come from ``detection.fields`` (ECS, integration and custom
-fields) when that module is present, else from the shipped ECS table; a field no schema knows gets
-the type ``unknown``.
+fields, narrowed to the layers that apply to the rule's index patterns) when that module is present,
+else from the shipped ECS table; ``ecs`` says whether ECS defines the field name. A field no schema
+knows gets the type ``unknown``.
 
 ``related_integrations`` names the Fleet packages a rule needs: ``metadata.integration`` plus the
 package of every ``event.dataset`` / ``data_stream.dataset`` value the query names (``aws.cloudtrail``
@@ -143,13 +144,33 @@ def field_info(schemas: Iterable[Any] = ()) -> FieldInfo:
     return lookup
 
 
-def default_field_info(fields_dir: Any = None) -> FieldInfo:
-    """Field types from ``detection.fields`` (custom fields first) when present, else ECS alone."""
+@dataclass(frozen=True)
+class FieldTypes:
+    """Field schemas (custom first); each rule sees the layers that apply to its index patterns."""
+
+    schemas: tuple[Any, ...] = ()
+
+    def for_rule(self, rule: Mapping[str, Any]) -> FieldInfo:
+        index = rule.get("index")
+        patterns = [p for p in index if isinstance(p, str)] if isinstance(index, list) else []
+        narrowed = []
+        for schema in self.schemas:
+            if patterns and hasattr(schema, "for_indices"):
+                try:
+                    schema = schema.for_indices(patterns)
+                except Exception:  # noqa: BLE001 - fall back to the whole schema
+                    pass
+            narrowed.append(schema)
+        return field_info(narrowed)
+
+
+def default_field_types(fields_dir: Any = None) -> FieldTypes:
+    """Field types from ``detection.fields`` (project custom fields first) when present, else ECS alone."""
     schemas: list[Any] = []
     try:
         fields = importlib.import_module("detection.fields")
     except ImportError:
-        return field_info()
+        return FieldTypes()
     loader = getattr(fields, "load_custom_fields", None)
     if fields_dir is not None and loader is not None:
         try:
@@ -164,7 +185,7 @@ def default_field_info(fields_dir: Any = None) -> FieldInfo:
             schemas.append(default())
         except Exception:  # noqa: BLE001
             pass
-    return field_info(schemas)
+    return FieldTypes(tuple(schemas))
 
 
 # -- related_integrations ----------------------------------------------------------------------

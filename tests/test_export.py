@@ -13,7 +13,13 @@ from detection.cli import main
 from detection.diagnostics import DetectionError, Severity
 from detection.kibana_check import details_problems, import_problems
 from detection.kibana_export import ExportSettings, export_paths, export_rules
-from detection.kibana_fields import field_info, package_table, query_datasets, related_integrations
+from detection.kibana_fields import (
+    FieldTypes,
+    field_info,
+    package_table,
+    query_datasets,
+    related_integrations,
+)
 from detection.loader import load_rule_file
 from tests.conftest import REPO, SEED_RULE, SHARED
 from tests.kibana_helpers import line_of, rule_doc, write_rule
@@ -42,7 +48,9 @@ def test_seed_line_is_the_rule_table_with_version_and_derived_fields():
     assert set(required) == {"event.dataset", "event.provider", "event.action", "event.outcome",
                              "aws.cloudtrail.user_identity.session_context.session_issuer.type"}
     assert required["event.action"]["type"] == "keyword" and required["event.action"]["ecs"] is True
-    assert required["aws.cloudtrail.user_identity.session_context.session_issuer.type"]["ecs"] is False
+    issuer = required["aws.cloudtrail.user_identity.session_context.session_issuer.type"]
+    assert issuer == {"ecs": False, "name": issuer["name"], "type": "keyword"}, "typed by the AWS integration fields"
+    assert required["event.dataset"]["type"] == "constant_keyword", "the CloudTrail data stream's mapping"
     assert [f["name"] for f in payload["required_fields"]] == sorted(required)
     assert import_problems(payload) == []
 
@@ -206,6 +214,23 @@ def test_project_overrides_extend_the_package_table():
 ])
 def test_query_datasets(query, expected):
     assert query_datasets(query) == expected
+
+
+def test_field_types_follow_the_rules_index_patterns():
+    class Layered:
+        def __init__(self, aws=True):
+            self.aws = aws
+
+        def for_indices(self, patterns):
+            return Layered(any(p.startswith("logs-aws") for p in patterns))
+
+        def type_of(self, name):
+            return "keyword" if self.aws and name.startswith("aws.") else None
+
+    types = FieldTypes((Layered(),))
+    assert types.for_rule({"index": ["logs-aws*"]})("aws.x") == ("keyword", False)
+    assert types.for_rule({"index": ["logs-endpoint*"]})("aws.x") == (None, False)
+    assert types.for_rule({})("aws.x") == ("keyword", False)
 
 
 def test_field_info_falls_back_to_ecs_and_unknown():

@@ -11,7 +11,7 @@ from detection.commands.common import add_rules_dir_option, print_diagnostics, r
 from detection.config import load_config
 from detection.diagnostics import DetectionError
 from detection.kibana_export import ExportSettings, export_paths
-from detection.kibana_fields import default_field_info, package_table
+from detection.kibana_fields import default_field_types, package_table
 from detection.loader import missing_paths
 
 
@@ -36,7 +36,7 @@ def settings_for(args: argparse.Namespace) -> ExportSettings:
     return ExportSettings(
         include_deprecated=bool(getattr(args, "include_deprecated", False)),
         packages=package_table(config.settings.get("integrations")),
-        field_info=default_field_info(config.fields_dir if config.fields_dir.is_dir() else None),
+        field_types=default_field_types(config.fields_dir if config.fields_dir.is_dir() else None),
     )
 
 

@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                                    "same sources always give the same bytes. Exit 0 built, 1 a rule fails the "
                                    "export checks, 2 usage error.")
     p.add_argument("paths", nargs="*", type=Path, help="rule files or folders (default: the project's rules)")
-    p.add_argument("-o", "--output", type=Path, default=None, help="folder to write (default: dist)")
+    p.add_argument("-o", "--output", type=Path, default=None, help="folder to write (default: dist/ in the project root)")
     add_rules_dir_option(p)
     p.set_defaults(func=run)
     return p
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         print("nothing written", file=sys.stderr)
         return 1
     print_diagnostics(export.warnings, stream=sys.stderr)
-    out = args.output or Path("dist")
+    out = args.output or config.root / "dist"
     written = write_package(build_package(export, root=config.root), out)
     for path in written:
         print(f"wrote {display(path)}")
