@@ -130,10 +130,12 @@ def look_back_no_margin(ctx: RuleContext) -> Iterator[Diagnostic]:
        else fails when the rule runs.
        """,
        bad="""
-       to: now-5min
+       from: now-7m
+       to: now-1min
        """,
        good="""
-       to: now-5m
+       from: now-7m
+       to: now-1m
        """)
 def invalid_date_math(ctx: RuleContext) -> Iterator[Diagnostic]:
     rule = ctx.rule.rule
@@ -197,13 +199,13 @@ def _metadata_dates(ctx: RuleContext) -> dict[str, dt.date]:
        """,
        bad="""
        metadata:
-         creation_date: 2024/06/14
-         updated_date: 2024/06/04
+         creation_date: 2024/01/10
+         updated_date: 2023/12/01
        """,
        good="""
        metadata:
-         creation_date: 2024/06/04
-         updated_date: 2024/06/14
+         creation_date: 2024/01/10
+         updated_date: 2024/02/01
        """)
 def dates_out_of_order(ctx: RuleContext) -> Iterator[Diagnostic]:
     dates = _metadata_dates(ctx)
@@ -225,11 +227,11 @@ def dates_out_of_order(ctx: RuleContext) -> Iterator[Diagnostic]:
        """,
        bad="""
        metadata:
-         creation_date: 2023/02/29
+         updated_date: 2024/02/30
        """,
        good="""
        metadata:
-         creation_date: 2024/02/29
+         updated_date: 2024/02/29
        """)
 def invalid_date(ctx: RuleContext) -> Iterator[Diagnostic]:
     for key in ("creation_date", "updated_date", "deprecation_date"):
@@ -319,10 +321,10 @@ def reference_not_url(ctx: RuleContext) -> Iterator[Diagnostic]:
        mistake (the second entry was meant to be something else).
        """,
        bad="""
-       tags: [Domain: Cloud, Data Source: AWS, Domain: Cloud]
+       tags: ["Domain: Cloud", "Data Source: AWS", "Domain: Cloud"]
        """,
        good="""
-       tags: [Domain: Cloud, Data Source: AWS]
+       tags: ["Domain: Cloud", "Data Source: AWS"]
        """,
        severity=Severity.WARNING)
 def duplicate_entry(ctx: RuleContext) -> Iterator[Diagnostic]:
@@ -352,11 +354,11 @@ def _tag_key(tag: str) -> str:
        used spelling; it also flags leading, trailing or doubled spaces.
        """,
        bad="""
-       # another rule has tags: [Domain: Cloud]
-       tags: [domain:cloud]
+       # another rule has tags: ["Domain: Cloud"]
+       tags: ["domain:cloud"]
        """,
        good="""
-       tags: [Domain: Cloud]
+       tags: ["Domain: Cloud"]
        """,
        severity=Severity.WARNING, scope="project")
 def tag_spelling(project: ProjectContext) -> Iterator[Diagnostic]:
@@ -394,10 +396,10 @@ def tag_spelling(project: ProjectContext) -> Iterator[Diagnostic]:
        """,
        bad="""
        # pyproject.toml: [tool.detection.lint] allowed-tags = ["Domain: Cloud", "Data Source: AWS"]
-       tags: [Domain: Clouds]
+       tags: ["Domain: Clouds"]
        """,
        good="""
-       tags: [Domain: Cloud]
+       tags: ["Domain: Cloud"]
        """)
 def tag_not_allowed(ctx: RuleContext) -> Iterator[Diagnostic]:
     allowed = ctx.settings.allowed_tags

@@ -326,12 +326,13 @@ def cidr_on_non_ip(ctx: RuleContext) -> Iterator[Diagnostic]:
 # ------------------------------------------------------------------------------------------ Q106-Q107
 
 def _free_text(ctx: RuleContext) -> Iterator[tuple[Any, Any, Any]]:
-    """(query, free-text node, the field clause just before it in the same and/or, or None)."""
+    """(query, free-text node, the field clause just before it in the same `or`, or None)."""
     kql = _kql()
     for query in _parsed(ctx):
         seen: set[int] = set()
         for node in kql.walk(query.tree):
-            if isinstance(node, (kql.And, kql.Or)):
+            # Only `or` makes the trap: `a: x or y` reads as a value list but is not one.
+            if isinstance(node, kql.Or):
                 previous = None
                 for item in node.items:
                     if isinstance(item, kql.FreeText):
@@ -481,7 +482,7 @@ def literal_wildcard(ctx: RuleContext) -> Iterator[Diagnostic]:
        query: event.code:[4624 TO 4625]
        """,
        good="""
-       query: event.code >= 4624 and event.code <= 4625
+       query: event.code:(4624 or 4625)
        """)
 def lucene_syntax(ctx: RuleContext) -> Iterator[Diagnostic]:
     kql = _kql()

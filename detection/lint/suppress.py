@@ -67,15 +67,15 @@ CHECKS = (
                """,
                bad="""
                metadata:
-                 creation_date: 2021/10/15
                  lint:
-                   ignore: [{code: Q912, reason: the field is small}]
+                   ignore: [{code: Q912, reason: only a few distinct actions are indexed}]
+               query: event.dataset:aws.cloudtrail and event.action:*AssumeRole
                """,
                good="""
                metadata:
-                 creation_date: 2021/10/15
                  lint:
-                   ignore: [{code: Q112, reason: the field is small}]
+                   ignore: [{code: Q112, reason: only a few distinct actions are indexed}]
+               query: event.dataset:aws.cloudtrail and event.action:*AssumeRole
                """, scope="lint"),
     documented("L102", "unused-suppression", "a suppression silences nothing",
                explanation="""
@@ -84,13 +84,14 @@ CHECKS = (
                """,
                bad="""
                metadata:
-                 creation_date: 2021/10/15
                  lint:
                    ignore: [{code: H101, reason: score agreed with the SOC}]
+               severity: low
+               risk_score: 21
                """,
                good="""
-               metadata:
-                 creation_date: 2021/10/15
+               severity: low
+               risk_score: 21
                """, severity=Severity.WARNING, scope="lint"),
     documented("L103", "bad-setting", "an unknown or ill-typed setting in [tool.detection.lint]",
                explanation="""
