@@ -206,8 +206,7 @@ class Pattern(Expr):
     def render(self) -> str:
         pats = ", ".join(p.render() for p in self.patterns)
         rhs = f"({pats})" if self.listed or len(self.patterns) != 1 else pats
-        op = ":" if self.kind == ":" else f" {self.kind}"
-        return f"{_wrap(self.value, PREC_ADD)}{op} {rhs}"
+        return f"{_wrap(self.value, PREC_ADD)} {self.kind} {rhs}"
 
 
 @dataclass(frozen=True)

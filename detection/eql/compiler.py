@@ -139,7 +139,11 @@ class Compiler:
 
     def atomic(self, e: A.Expr) -> Pred:
         if isinstance(e, A.Field):
-            return _any_value(self.getter(e.name), eq_test(True, self._type(e)))
+            ftype = self._type(e)
+            if ftype is not None and ftype != "boolean":
+                raise self.fail(f"{e.name} is a {ftype} field, so it cannot stand alone as a condition", e,
+                                hint=f"compare it to a value, e.g. {e.render()} != null")
+            return _any_value(self.getter(e.name), eq_test(True, ftype))
         if self._const(e):
             result = self.value(e, {})(())
             return _true if result is True else _false
@@ -148,7 +152,7 @@ class Compiler:
             if self._const(left):
                 left, right, op = right, left, _FLIP[op]
             if self._plain(left):
-                return self.field_compare(left, op, self.fold(right), e)
+                return self.field_compare(left, op, self.fold(right), right)
         elif isinstance(e, A.InList) and self._plain(e.value):
             items = [self.fold(i) for i in e.items]
             test = self._typed(lambda: member_test(items, self._type(e.value), e.insensitive), e)

@@ -136,6 +136,8 @@ class Parser:
             hint = None
             if category is not None and self.at_symbol(".", "==", ":", "!=", "<", ">", "<=", ">="):
                 hint = "an event query starts with its category: any where <condition>"
+            elif self.tok.kind == "ident" and self.tok.value.lower() == "where":
+                hint = "EQL keywords are lower case"
             raise self.error(f"expected 'where' after the event category but found {self.tok.describe()}",
                              hint=hint)
         self.advance()

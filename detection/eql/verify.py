@@ -107,11 +107,11 @@ class Verifier:
 
     def condition(self, e: A.Expr) -> None:
         """An expression used as a condition must be boolean ("where true" is the idiom)."""
+        self.expr(e)
         t = infer(e)
         if t not in (BOOLEAN, ANY, NULL):
             raise self.fail(f"the condition must be true or false, but this is a {t}", e,
                             hint="compare the value, e.g. length(x) > 0")
-        self.expr(e)
 
     def expr(self, e: A.Expr) -> None:
         # An explicit stack: expressions can be long chains.
