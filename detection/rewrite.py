@@ -319,6 +319,8 @@ def _edit_toml(text: str, edits: Sequence[Edit], shown: str) -> str:
     for e in edits:
         _apply_toml(doc, e)
     out = doc.as_string()
+    if out.endswith("\n\n") and not text.endswith("\n\n"):
+        out = out.rstrip("\n") + "\n"  # the blank line after a new last entry is not needed at the end
     _verify(out, "toml", expected, shown)
     return out
 
@@ -333,6 +335,8 @@ def _apply_toml(doc: Any, e: Edit) -> None:
         return
     table = _toml_item(e.value, top=True)
     if key not in parent:
+        if not parent.as_string().endswith("\n\n"):
+            parent.add(tomlkit.nl())  # a blank line before the new [[history]]
         parent[key] = tomlkit.aot()
     parent[key].insert(e.index, table)
 
