@@ -5,7 +5,7 @@ keyword-like fields become inline Python (``compile()``d per query) with a fast 
 common document shape and an exact fallback for arrays, flat dotted keys and mixtures. All
 other clauses are closures built by :mod:`detection.kql.matchers`.
 
-Choices where Elasticsearch depends on the mapping (documented in docs/kql.md):
+Choices where Elasticsearch depends on the mapping (see docs/kql.md):
 
 * A field the schema does not know but the document has is treated as ``keyword``.
 * A field neither knows matches nothing, so ``not missing_field:x`` is true.
