@@ -65,8 +65,11 @@ class Target:
     constant: str | None = None
     flattened_root: bool = False
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_keys", path_keys(self.parts))
+
     def values(self, doc: Any) -> list:
-        keys = path_keys(self.parts)
+        keys = self._keys  # type: ignore[attr-defined]
         if self.flattened_root:
             found = leaves(objects_at(doc, self.parts, keys))
             return found + values_at(doc, self.parts, keys)
