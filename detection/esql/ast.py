@@ -10,7 +10,9 @@ import re
 from dataclasses import dataclass, field
 
 # Words the ES|QL lexer reserves inside expressions; a field part spelled like one needs backticks.
-KEYWORDS = frozenset("and or not in is like rlike null nulls true false asc desc first last by where".split())
+# The soft ones are accepted as column names where the grammar leaves no doubt.
+HARD_KEYWORDS = frozenset("and or not in is like rlike null true false by where".split())
+KEYWORDS = HARD_KEYWORDS | frozenset("nulls first last asc desc".split())
 _UNQUOTED_PART = re.compile(r"(?:[A-Za-z][A-Za-z0-9_]*|[_@][A-Za-z0-9_]+)\Z")
 
 # Binding strength used to decide where parentheses are needed when rendering.

@@ -15,10 +15,10 @@ from datetime import datetime
 
 from detection.esql import ast
 from detection.esql.aggregates import AGGREGATES
-from detection.esql.errors import EsqlError, EsqlUnsupported, EsqlWarning, line_column
+from detection.esql.errors import EsqlError, EsqlWarning, line_column
 from detection.esql.functions import CAST_TYPES, FUNCTIONS, Context
 from detection.esql.operators import arithmetic, compare, negate
-from detection.esql.patterns import PatternProblem, like_regex, rlike_regex
+from detection.esql.patterns import like_regex, rlike_regex
 from detection.esql.values import EvalProblem, TypeProblem, collapse, keyword_text, type_name
 
 Row = Mapping[str, object]
@@ -223,21 +223,8 @@ class Evaluator:
 
     def _like(self, node: ast.Like) -> Compiled:
         fn, negated = self.compile(node.value), node.negated
-        compiled = []
-        for pattern in node.patterns:
-            try:
-                text = str(pattern.value)
-                compiled.append(rlike_regex(text) if node.regex else like_regex(text))
-            except PatternProblem as exc:
-                # Point at the offending character inside the literal when the text allows it.
-                offset = pattern.pos + (3 if pattern.triple else 1) + exc.offset
-                offset = (
-                    offset
-                    if "\\" not in self.source[pattern.pos : pattern.end] or pattern.triple
-                    else pattern.pos
-                )
-                cls = EsqlUnsupported if exc.unsupported else EsqlError
-                raise cls(str(exc), self.source, offset) from None
+        # The parser has refused invalid patterns already.
+        compiled = [(rlike_regex if node.regex else like_regex)(str(p.value)) for p in node.patterns]
 
         def like(row: Row) -> object:
             value = fn(row)
@@ -308,15 +295,8 @@ class Evaluator:
                 raise self.error(node, f"{spec.name.upper()}: {exc}") from None
 
         if policy == "raw":
-
-            def raw(row: Row) -> object:
-                values = [fn(row) for fn in args]
-                if any(isinstance(v, list) for v in values[1:]):
-                    self.log.add(node, MULTI_VALUE)
-                    return None
-                return run(values)
-
-            return raw
+            # MV_ functions take multi-values; each checks its own single-valued parameters.
+            return lambda row: run([fn(row) for fn in args])
 
         if policy == "each":
 

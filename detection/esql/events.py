@@ -75,8 +75,12 @@ def load_event(event: Mapping, types: Mapping[str, str], warn) -> LoadedEvent:
 
 
 def _flatten(value: object, prefix: str, out: dict[str, list]) -> None:
-    if isinstance(value, Mapping):
-        for key, child in value.items():
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool:  # the common case, first
+        if prefix:
+            out.setdefault(prefix, []).append(value)
+    elif kind is dict or isinstance(value, Mapping):
+        for key, child in value.items():  # type: ignore[union-attr]
             _flatten(child, f"{prefix}.{key}" if prefix else str(key), out)
     elif isinstance(value, (list, tuple)):
         for item in value:

@@ -523,6 +523,13 @@ def _homogeneous(values: list, what: str) -> None:
         raise TypeProblem(f"{what} over values of different types")
 
 
+def _single(value: object) -> object:
+    """A parameter of an MV_ function that must be one value."""
+    if isinstance(value, list):
+        raise EvalProblem("single-value function encountered multi-value")
+    return value
+
+
 def _mv_count(ctx: Context, value: object) -> object:
     return None if value is None else len(values_of(value))
 
@@ -540,9 +547,7 @@ def _mv_dedupe(ctx: Context, value: object) -> object:
 def _mv_concat(ctx: Context, value: object, delim: object) -> object:
     if value is None or delim is None:
         return None
-    if isinstance(delim, list):
-        raise EvalProblem("single-value function encountered multi-value")
-    return _text(delim, "delimiter").join(_text(v) for v in values_of(value))
+    return _text(_single(delim), "delimiter").join(_text(v) for v in values_of(value))
 
 
 def _mv_first(ctx: Context, value: object) -> object:
@@ -584,7 +589,7 @@ def _mv_avg(ctx: Context, value: object) -> object:
 def _mv_sort(ctx: Context, value: object, order: object = "ASC") -> object:
     if value is None:
         return None
-    direction = _text(order, "order") if not isinstance(order, list) else ""
+    direction = _text(_single(order), "order") if order is not None else ""
     if direction.upper() not in ("ASC", "DESC"):
         raise EvalProblem(f"Invalid order value in [MV_SORT], expected one of [ASC, DESC] but got [{order}]")
     values = values_of(value)
@@ -596,8 +601,8 @@ def _mv_slice(ctx: Context, value: object, start: object, end: object = None) ->
     if value is None or start is None:
         return None
     values = values_of(value)
-    first = _integer(start, "start")
-    last = first if end is None else _integer(end, "end")
+    first = _integer(_single(start), "start")
+    last = first if end is None else _integer(_single(end), "end")
     # Offsets are 0-based and inclusive; negative ones count from the end.
     if first < 0:
         first += len(values)

@@ -15,6 +15,7 @@ from detection.esql.catalog import UNSUPPORTED_COMMANDS, UNSUPPORTED_FUNCTIONS, 
 from detection.esql.errors import EsqlError, EsqlUnsupported
 from detection.esql.functions import CAST_TYPES, FUNCTIONS
 from detection.esql.lexer import Lexer, Token
+from detection.esql.patterns import PatternProblem, like_regex, rlike_regex
 from detection.esql.values import LONG_MAX, TIME_UNITS, Span
 
 _MAX_DEPTH = 60  # deeper nesting than any real rule; keeps Python's stack safe
@@ -221,7 +222,7 @@ class _Parser:
         """``name = expr`` or a bare expression."""
         token = self.lex.peek()
         if token.kind in ("ident", "qident") and not (
-            token.kind == "ident" and token.text.lower() in ast.KEYWORDS
+            token.kind == "ident" and token.text.lower() in ast.HARD_KEYWORDS
         ):
             saved = (self.lex.pos, self.lex._peeked)
             name_start = token.pos
@@ -409,6 +410,8 @@ class _Parser:
             else:
                 patterns = [self.pattern_literal(token.text)]
                 end = patterns[0].end
+            for pattern in patterns:
+                self.check_pattern(pattern, regex)
             return ast.Like(value, tuple(patterns), negated, regex, value.pos, end)
         if token.is_word("is"):
             self.lex.next()
@@ -427,6 +430,18 @@ class _Parser:
                 "use == for exact values, or LIKE for wildcards",
             )
         return value
+
+    def check_pattern(self, pattern: ast.Literal, regex: bool) -> None:
+        """Refuse a pattern Elasticsearch would refuse, pointing into the literal when possible."""
+        try:
+            (rlike_regex if regex else like_regex)(str(pattern.value))
+        except PatternProblem as exc:
+            raw = self.text[pattern.pos : pattern.end]
+            # Offsets inside the value match the text only where no escape shifted them.
+            inside = pattern.triple or "\\" not in raw
+            offset = pattern.pos + (3 if pattern.triple else 1) + exc.offset if inside else pattern.pos
+            cls = EsqlUnsupported if exc.unsupported else EsqlError
+            raise cls(str(exc), self.text, offset) from None
 
     def pattern_literal(self, operator: str) -> ast.Literal:
         token = self.lex.next()
@@ -534,7 +549,7 @@ class _Parser:
                 return ast.Literal(word == "true", "boolean", token.pos, token.end)
             if self.lex.peek_after().is_op("("):
                 return self.call()
-            if word in ast.KEYWORDS:
+            if word in ast.HARD_KEYWORDS:
                 raise self.error(
                     f"expected an expression but found keyword '{token.text}'",
                     token.pos,
