@@ -21,7 +21,7 @@ import importlib
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from detection.resources import data_path
@@ -76,8 +76,8 @@ def rule_field_names(rule: Mapping[str, Any]) -> list[str]:
         names.update(query_field_names(language, query))
     threshold = rule.get("threshold")
     if isinstance(threshold, Mapping):
-        field = threshold.get("field")
-        names.update([field] if isinstance(field, str) else [f for f in field or [] if isinstance(f, str)])
+        grouped = threshold.get("field")
+        names.update([grouped] if isinstance(grouped, str) else [f for f in grouped or [] if isinstance(f, str)])
         for item in threshold.get("cardinality") or []:
             if isinstance(item, Mapping) and isinstance(item.get("field"), str):
                 names.add(item["field"])
@@ -149,19 +149,23 @@ class FieldTypes:
     """Field schemas (custom first); each rule sees the layers that apply to its index patterns."""
 
     schemas: tuple[Any, ...] = ()
+    # Narrowing a schema is costly and most rules share index patterns: one lookup per pattern set.
+    _cache: dict[tuple[str, ...], FieldInfo] = field(default_factory=dict, compare=False, repr=False)
 
     def for_rule(self, rule: Mapping[str, Any]) -> FieldInfo:
         index = rule.get("index")
-        patterns = [p for p in index if isinstance(p, str)] if isinstance(index, list) else []
-        narrowed = []
-        for schema in self.schemas:
-            if patterns and hasattr(schema, "for_indices"):
-                try:
-                    schema = schema.for_indices(patterns)
-                except Exception:  # noqa: BLE001 - fall back to the whole schema
-                    pass
-            narrowed.append(schema)
-        return field_info(narrowed)
+        patterns = tuple(p for p in index if isinstance(p, str)) if isinstance(index, list) else ()
+        if patterns not in self._cache:
+            narrowed = []
+            for schema in self.schemas:
+                if patterns and hasattr(schema, "for_indices"):
+                    try:
+                        schema = schema.for_indices(list(patterns))
+                    except Exception:  # noqa: BLE001 - fall back to the whole schema
+                        pass
+                narrowed.append(schema)
+            self._cache[patterns] = field_info(narrowed)
+        return self._cache[patterns]
 
 
 def default_field_types(fields_dir: Any = None) -> FieldTypes:

@@ -274,3 +274,15 @@ def test_shipped_schema_copies_match_the_hashes_their_readme_records():
     for name in ("rule_import.schema.json", "rule_export_details.schema.json"):
         digest = hashlib.sha256((folder / name).read_bytes()).hexdigest()
         assert f"{digest}  {name}" in readme
+
+
+def test_grouping_fields_of_threshold_and_new_terms_rules_are_required(tmp_path):
+    write_rule(tmp_path, "thr", rule_doc(rule_id="t", name="T", type="threshold", query="event.outcome:failure",
+                                         threshold={"field": ["user.name"], "value": 5,
+                                                    "cardinality": [{"field": "source.ip", "value": 2}]}))
+    write_rule(tmp_path, "nt", rule_doc(rule_id="n", name="N", type="new_terms", query="event.category:process",
+                                        new_terms_fields=["host.name"], history_window_start="now-7d"))
+    payloads = {r.source.rule_id: r.payload for r in export_paths([tmp_path]).rules}
+    assert [f["name"] for f in payloads["t"]["required_fields"]] == ["event.outcome", "source.ip", "user.name"]
+    assert [f["name"] for f in payloads["n"]["required_fields"]] == ["event.category", "host.name"]
+    assert {f["type"] for f in payloads["t"]["required_fields"]} == {"keyword", "ip"}
