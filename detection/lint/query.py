@@ -301,7 +301,10 @@ def wildcard_on_typed_field(ctx: RuleContext) -> Iterator[Diagnostic]:
 @check("Q105", "cidr-on-non-ip-field", "a CIDR block compared with a field that is not an IP",
        explanation="""
        Only `ip` fields understand CIDR notation. On a keyword or text field `10.0.0.0/8` is the
-       literal string "10.0.0.0/8", which no address equals, so the clause never matches.
+       literal string "10.0.0.0/8", which no address equals, so the clause never matches. Reported for
+       address fields (named `ip` or `address`, or with an `ip` field beside them, like
+       `source.address` next to `source.ip`); fields that store CIDR text, such as CloudTrail's
+       `cidrIp` request parameter, are left alone.
        """,
        bad="""
        query: source.address:10.0.0.0/8
@@ -316,11 +319,20 @@ def cidr_on_non_ip(ctx: RuleContext) -> Iterator[Diagnostic]:
         if kind == "ip" or kind in NUMERIC or not isinstance(node, kql.Is):
             continue
         text, _ = _literal_text(node.value)
-        if text and "/" in text and _is_ip_or_cidr(text):
-            yield Diagnostic(ctx.at_offset(query.path, value_span(node)[0]), "Q105",
-                             f"CIDR block '{text}' on {kind} field {leaf.field} matches only that exact text",
-                             hint="compare an ip field (e.g. source.ip) or list the addresses",
-                             data={"field": leaf.field, "type": kind})
+        if not (text and "/" in text and _is_ip_or_cidr(text)):
+            continue
+        # Some text fields hold CIDR blocks as written (CloudTrail's cidrIp request parameter), so only
+        # address fields count: a field named ip/address, or one with an ip field beside it.
+        parent, _, last = leaf.field.rpartition(".")
+        sibling = f"{parent}.ip" if parent else "ip"
+        has_ip_sibling = sibling != leaf.field and ctx.schema.type_of(sibling) == "ip"
+        if last.lower() not in ("ip", "address") and not has_ip_sibling:
+            continue
+        better = sibling if has_ip_sibling else "an ip field"
+        yield Diagnostic(ctx.at_offset(query.path, value_span(node)[0]), "Q105",
+                         f"CIDR block '{text}' on {kind} field {leaf.field} matches only that exact text",
+                         hint=f"compare {better} with the CIDR block", data={"field": leaf.field, "type": kind,
+                                                                           **({"suggestion": sibling} if has_ip_sibling else {})})
 
 
 # ------------------------------------------------------------------------------------------ Q106-Q107

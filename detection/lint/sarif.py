@@ -16,7 +16,7 @@ from detection import __version__
 from detection.diagnostics import Diagnostic, Severity
 from detection.lint.registry import FAMILIES, Check
 
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SRCROOT = "%SRCROOT%"
 
 
