@@ -426,3 +426,26 @@ def test_every_sequence_result_satisfies_its_constraints(steps: list[tuple[str, 
         assert len({r["k"] for r in rows}) == 1
         times = [r["@timestamp"] for r in rows]
         assert times == sorted(times) and times[-1] - times[0] <= 3 * SECOND
+
+
+# ---- the command line -------------------------------------------------------------------------
+
+def test_match_command_prints_one_line_per_match(tmp_path, capsys) -> None:
+    from detection.cli import main
+
+    path = tmp_path / "events.ndjson"
+    path.write_text(
+        '{"@timestamp": "2024-01-01T00:00:01Z", "event": {"category": "process"}, "process": {"name": "cmd.exe", "pid": 4}}\n'
+        "\n"  # blank lines keep their line numbers
+        '{"@timestamp": "2024-01-01T00:00:02Z", "event": {"category": "file"}, "process": {"pid": 4}}\n'
+        '{"@timestamp": "2024-01-01T00:00:03Z", "event": {"category": "process"}, "process": {"name": "CMD.EXE", "pid": 5}}\n',
+        encoding="utf-8")
+    assert main(["match", "--language", "eql", 'process where process.name : "cmd.exe"', str(path)]) == 0
+    assert capsys.readouterr().out.split("\n") == ["1", "4", ""]
+    assert main(["match", "--language", "eql", "sequence by process.pid [process where true] [file where true]",
+                 str(path)]) == 0
+    assert capsys.readouterr().out == "1 3\n"
+    assert main(["match", "--language", "eql", 'file where process.pid == 5', str(path)]) == 1
+    assert main(["match", "--language", "eql", 'file where process.pid = 5', str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "line 1, column 24" in err and "^" in err

@@ -11,7 +11,7 @@ from detection.event_files import matching_lines
 from detection.fields import FieldSchema, default_schema, load_custom_fields, load_custom_file
 
 EXIT_OK, EXIT_NO_MATCH, EXIT_USAGE = 0, 1, 2
-LANGUAGES = ("kuery",)
+LANGUAGES = ("kuery", "eql")
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -71,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"detection match: language {language!r} is not supported (supported: {', '.join(LANGUAGES)})", file=sys.stderr)
             return EXIT_USAGE
         schema = _schema(args.fields, index)
+        if language == "eql":
+            return _run_eql(args, query, schema)
         predicate = compile(query, schema)
         count = 0
         for line_no in matching_lines(predicate, args.events):
@@ -90,3 +92,32 @@ def run(args: argparse.Namespace) -> int:
     except SystemExit as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
+
+
+def _run_eql(args: argparse.Namespace, query: str, schema: FieldSchema) -> int:
+    """EQL: one output line per match; a sequence prints its events' line numbers, space-separated."""
+    from detection import eql
+    from detection.event_files import iter_ndjson
+
+    options: dict[str, str] = {}
+    if args.rule is not None:  # the rule's own EQL settings (event_category_override and friends)
+        from detection.loader import load_rule_file
+
+        rule = load_rule_file(args.rule).rule
+        for key, option in (("event_category_override", "event_category_field"),
+                            ("timestamp_field", "timestamp_field"), ("tiebreaker_field", "tiebreaker_field")):
+            if rule.get(key):
+                options[option] = rule[key]
+    numbered = list(iter_ndjson(args.events))
+    try:
+        matches = eql.match_lines(query, [e for _, e in numbered], lines=[n for n, _ in numbered],
+                                  fields=schema, **options)
+    except eql.EqlError as exc:
+        print(f"detection match: invalid query: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.count:
+        print(len(matches))
+    else:
+        for lines in matches:
+            print(" ".join(map(str, lines)))
+    return EXIT_OK if matches else EXIT_NO_MATCH
