@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from detection.diagnostics import DetectionError
-from detection.fixtures import expand_dotted, load_fixture_file, overlay, FieldConflict
+from detection.fixtures import FieldConflict, expand_dotted, load_fixture_file, overlay
 
 from .conftest import REPO
 
