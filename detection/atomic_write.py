@@ -18,6 +18,8 @@ def write_atomic(path: Path | str, data: bytes | str) -> None:
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
+        # mkstemp makes the file 0600; keep the replaced file's mode, or the umask's default.
+        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         # The rename never happened: remove the temporary file so nothing half-written is left.
@@ -26,3 +28,9 @@ def write_atomic(path: Path | str, data: bytes | str) -> None:
         except OSError:
             pass
         raise
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current

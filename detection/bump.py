@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from detection.atomic_write import write_atomic
 from detection.baseline import Baseline, find_version_content
 from detection.content_hash import content_hash
 from detection.diagnostics import DetectionError, Diagnostic
@@ -23,7 +24,7 @@ from detection.history import (
     reverse_delta,
 )
 from detection.model import HistoryEntry, RuleFile
-from detection.rewrite import Edit, InsertItem, SetValue, edit_text, write_atomic
+from detection.rewrite import Edit, InsertItem, SetValue, edit_text
 
 CODE_NO_PREVIOUS = "G121"
 

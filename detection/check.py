@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from detection import __version__
 from detection.config import ProjectConfig
 from detection.diagnostics import DetectionError, Diagnostic, Severity, sort_diagnostics
 from detection.loader import RULE_SUFFIXES, LoadResult, display, load_rules
@@ -39,6 +38,7 @@ class CheckReport:
     stages: list[StageResult]
     base: str | None = None
     changed_rules: list[str] | None = None  # display paths, with --changed-only
+    root: Path | None = None  # the project root, for relative paths in SARIF
 
     @property
     def exit_code(self) -> int:
@@ -56,7 +56,7 @@ def run_check(config: ProjectConfig, paths: Sequence[Path] = (), base: str | Non
     rule_paths = list(paths) or [d for d in config.rules_dirs if Path(d).exists()]
     loaded = load_rules(rule_paths)
     stages = [_validate_stage(loaded)]
-    report = CheckReport(stages=stages, base=base)
+    report = CheckReport(stages=stages, base=base, root=config.root)
 
     repo = baseline = None
     git_problem: DetectionError | None = None
@@ -237,27 +237,10 @@ def render_junit(report: CheckReport) -> str:
 
 
 def render_sarif(report: CheckReport) -> str:
-    """SARIF 2.1.0 with one result per finding, for code-scanning views."""
-    results = []
-    rules: dict[str, dict[str, Any]] = {}
-    for stage in report.stages:
-        for diag in stage.diagnostics:
-            rules.setdefault(diag.code, {"id": diag.code, "shortDescription": {"text": diag.code}})
-            region = {"startLine": max(diag.location.line, 1), "startColumn": max(diag.location.column, 1)}
-            message = diag.message + (f" (hint: {diag.hint})" if diag.hint else "")
-            results.append({
-                "ruleId": diag.code,
-                "level": "error" if diag.severity == Severity.ERROR else "warning",
-                "message": {"text": message},
-                "locations": [{"physicalLocation": {"artifactLocation": {"uri": Path(diag.location.path).as_posix()},
-                                                    "region": region}}],
-                "properties": {"stage": stage.name},
-            })
-    document = {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{"tool": {"driver": {"name": "detection", "version": __version__,
-                                      "rules": sorted(rules.values(), key=lambda r: r["id"])}},
-                  "results": results}],
-    }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    """SARIF 2.1.0 with one result per finding of every stage (the lint SARIF writer, so lint
+    codes carry their descriptions)."""
+    from detection.lint import CHECKS
+    from detection.lint.sarif import to_sarif
+
+    findings = [d for stage in report.stages for d in stage.diagnostics]
+    return json.dumps(to_sarif(findings, CHECKS, root=report.root), indent=2, ensure_ascii=False) + "\n"

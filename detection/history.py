@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from detection.content_hash import EXCLUDED_FIELDS, canonical_payload, content_hash
+from detection.content_hash import canonical_payload, content_hash
 from detection.model import DEFAULT_LANGUAGE, HistoryEntry, normalise_rule
 from detection.query_compare import queries_equivalent, text_equivalent
 
@@ -123,7 +123,3 @@ def describe_change(kind: str, changed: Sequence[str]) -> str:
         return "Deprecated" + (f"; also changed {fields}." if changed else ".")
     return f"Changed {fields}."
 
-
-def content_fields(rule: Mapping[str, Any]) -> list[str]:
-    """Field names that count towards the content hash."""
-    return sorted(k for k in normalise_rule(rule) if k not in EXCLUDED_FIELDS)

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import copy
 import io
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from detection.atomic_write import write_atomic
 from detection.diagnostics import DetectionError, Diagnostic, Location
 
 CODE_LAYOUT = "G120"
@@ -69,27 +68,6 @@ def edit_file(path: Path, edits: Sequence[Edit], shown: str | None = None) -> st
     if new != text:
         write_atomic(path, new)
     return new
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
-    path = Path(path)
-    mode = path.stat().st_mode & 0o7777 if path.exists() else None
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(text.encode("utf-8"))
-            stream.flush()
-            os.fsync(stream.fileno())
-        if mode is not None:
-            os.chmod(temp, mode)
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
 
 
 # -- the intended data, for the verification step ---------------------------------------------
