@@ -251,6 +251,11 @@ def plan_import(path: Path | str, into: Path | str, *, layout: str = "flat", tod
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}")
     today = today or dt.date.today().strftime("%Y/%m/%d")
+    if into.exists() and not into.is_dir():
+        plan.diagnostics.append(Diagnostic(Location(display(into), 0, 0), CODE_UNREADABLE,
+                                           "the import target is a file, not a folder",
+                                           hint="pass --into with a folder for the rule files"))
+        return plan
     try:
         data = path.read_bytes()
     except OSError as exc:

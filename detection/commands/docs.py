@@ -48,6 +48,10 @@ def run(args: argparse.Namespace) -> int:
         for name in stale:
             print(f"{display(out / name)}: out of date", file=sys.stderr)
         return 1 if stale else 0
-    written = write_docs(files, out)
+    try:
+        written = write_docs(files, out)
+    except OSError as exc:
+        print(f"{out}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     print(f"{len(files)} docs file(s) in {display(out)}, {len(written)} changed", file=sys.stderr)
     return 0

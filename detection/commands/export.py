@@ -62,7 +62,11 @@ def run(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.write(text)
     else:
-        write_atomic(args.output, text)
+        try:
+            write_atomic(args.output, text)
+        except OSError as exc:
+            print(f"{args.output}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+            return 2
     skipped = f", {len(result.skipped)} deprecated left out" if result.skipped else ""
     where = f" to {args.output}" if args.output else ""
     print(f"exported {len(result.rules)} rule(s){where}{skipped}", file=sys.stderr)

@@ -55,7 +55,12 @@ def run(args: argparse.Namespace) -> int:
         for rule in plan.rules:
             print(f"would write {display(rule.target)}{' (replacing it)' if rule.replaces else ''}")
         return 0
-    for path in apply_import(plan):
+    try:
+        written = apply_import(plan)
+    except OSError as exc:
+        print(f"{exc.filename or into}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    for path in written:
         print(f"wrote {display(path)}")
     print(f"imported {len(plan.rules)} rule(s); {len(plan.skipped)} other line(s) reported, not written",
           file=sys.stderr)

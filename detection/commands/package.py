@@ -47,7 +47,11 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print_diagnostics(export.warnings, stream=sys.stderr)
     out = args.output or config.root / "dist"
-    written = write_package(build_package(export, root=config.root), out)
+    try:
+        written = write_package(build_package(export, root=config.root), out)
+    except OSError as exc:
+        print(f"{out}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     for path in written:
         print(f"wrote {display(path)}")
     return 0
