@@ -248,3 +248,21 @@ def test_cli_import_writes_files_and_refuses_bad_input(tmp_path, capsys, monkeyp
     assert main(["import", str(broken), "--into", str(into)]) == 2
     err = capsys.readouterr().err
     assert "broken.ndjson:1:2: K101" in err and "Traceback" not in err
+
+
+def test_another_rules_file_is_never_replaced(tmp_path):
+    base = rule_doc()["rule"]
+    first = tmp_path / "first.ndjson"
+    first.write_text(dumps_line(base) + "\n", encoding="utf-8")
+    apply_import(plan_import(first, tmp_path / "rules", today=TODAY))
+    second = tmp_path / "second.ndjson"
+    second.write_text(dumps_line({**base, "rule_id": "ffff9999-other"}) + "\n", encoding="utf-8")
+    plan = plan_import(second, tmp_path / "rules", today=TODAY, force=True)
+    assert plan.ok and plan.rules[0].target.name == "example_rule_ffff9999.yaml" and not plan.rules[0].replaces
+
+
+def test_a_file_as_target_folder_is_refused(tmp_path):
+    source = tmp_path / "x.ndjson"
+    source.write_text(dumps_line(rule_doc()["rule"]) + "\n", encoding="utf-8")
+    [diag] = plan_import(source, source, today=TODAY).errors
+    assert diag.code == "K110" and "not a folder" in diag.message
