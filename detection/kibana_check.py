@@ -13,6 +13,7 @@ import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import jsonschema
@@ -24,6 +25,24 @@ IMPORT_SCHEMA = "kibana/rule_import.schema.json"
 DETAILS_SCHEMA = "kibana/rule_export_details.schema.json"
 CODE_SCHEMA = "K103"
 CODE_OUTSIDE_SCHEMA = "K104"
+# Every K1xx code the export, import and package commands report, with what it means.
+KIBANA_CODES = MappingProxyType({
+    "K101": "an ndjson line is not valid JSON (the column is where parsing stopped)",
+    "K102": "an ndjson line is JSON but not an object",
+    "K103": "Kibana's import schema refuses the rule object",
+    "K104": "a check Kibana makes outside its schema fails (interval, timeline pairing, threshold limits)",
+    "K105": "two rules share a rule_id",
+    "K106": "import would replace an existing rule file (use --force)",
+    "K107": "import dropped a field that is not a Kibana rule field (warning)",
+    "K108": "the export-details line disagrees with the file or reports missing rules (warning)",
+    "K109": "an exception list, exception item or connector line is reported, not imported (warning)",
+    "K110": "the export file cannot be read as UTF-8, or the import target is not a folder",
+    "K111": "an imported rule has no version and becomes version 1 (warning)",
+    "K112": "a JSON object repeats a key",
+    "K113": "an imported rule would not be a valid rule file for this project",
+    "K120": "required_fields could not be derived from the query (warning)",
+    "K121": "an integration has no known version constraint and is left out of related_integrations (warning)",
+})
 DURATION = re.compile(r"^[1-9][0-9]*[smhd]$")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 
@@ -286,3 +287,12 @@ def test_grouping_fields_of_threshold_and_new_terms_rules_are_required(tmp_path)
     assert [f["name"] for f in payloads["t"]["required_fields"]] == ["event.outcome", "source.ip", "user.name"]
     assert [f["name"] for f in payloads["n"]["required_fields"]] == ["event.category", "host.name"]
     assert {f["type"] for f in payloads["t"]["required_fields"]} == {"keyword", "ip"}
+
+
+def test_every_k_code_used_is_documented():
+    from detection.kibana_check import KIBANA_CODES
+
+    used = set()
+    for module in ("kibana_ndjson", "kibana_check", "kibana_export", "kibana_import"):
+        used |= set(re.findall(r'"(K1\d\d)"', (REPO / "detection" / f"{module}.py").read_text(encoding="utf-8")))
+    assert used and used <= set(KIBANA_CODES)
