@@ -1148,3 +1148,35 @@ def test_generated_queries_run_or_fail_with_esql_error(commands):
     except esql.EsqlError:
         return
     assert all(set(row) == set(result.columns) for row in result.rows)
+
+
+def test_a_field_schema_types_the_events():
+    # The project's FieldSchema (ECS) answers type_of(name): source.ip is an ip, process.pid a long.
+    from detection.fields import default_schema
+
+    events = [
+        {"source": {"ip": "10.0.0.9"}, "process": {"pid": "12"}},
+        {"source": {"ip": "10.0.0.10"}, "process": {"pid": 12}},
+    ]
+    out = rows(
+        "FROM t | STATS top = MAX(source.ip), c = COUNT(*) BY process.pid",
+        events,
+        field_types=default_schema(),
+    )
+    assert out == [{"top": "10.0.0.10", "c": 2, "process.pid": 12}]
+
+
+def test_long_or_chains_parse_render_and_run():
+    # Rules written without IN chain many ORs; the tree stays within Python's recursion limit.
+    query = "FROM t | WHERE " + " OR ".join(f"x == {i}" for i in range(240))
+    parsed = esql.parse(query)
+    assert esql.parse(parsed.render()) == parsed
+    assert rows(query, [{"x": 239}, {"x": 500}]) == [{"x": 239}]
+    with pytest.raises(esql.EsqlError, match="more than 250 chained operators"):
+        esql.parse("FROM t | WHERE " + " OR ".join(f"x == {i}" for i in range(300)))
+
+
+def test_unnamed_columns_keep_their_spelling():
+    # layout/stats-by.md: the column is named after the expression as written.
+    assert esql.parse("FROM t | STATS count(*)") != esql.parse("FROM t | STATS COUNT(*)")
+    assert esql.execute("FROM t | STATS count(*)", []).columns == ["count(*)"]

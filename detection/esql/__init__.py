@@ -6,6 +6,24 @@
 [{'host.name': 'h1'}]
 
 Each result row is what one alert of an ES|QL detection rule would carry.
+
+Supported: ``FROM`` (index patterns, ``-`` exclusions, ``METADATA``) and ``ROW``; ``WHERE``,
+``EVAL``, ``STATS ... [WHERE] ... BY``, ``KEEP``, ``DROP``, ``RENAME``, ``SORT``, ``LIMIT``,
+``MV_EXPAND``; the operators, and the functions listed in :mod:`detection.esql.functions` and
+:mod:`detection.esql.aggregates`. Anything else Elasticsearch knows (DISSECT, GROK, ENRICH,
+LOOKUP JOIN, MATCH, PERCENTILE...) raises :class:`EsqlUnsupported` at its position.
+
+Where events cannot say what a mapping would, the engine decides as follows (each choice is
+documented where it is made):
+
+* whole numbers are longs (64-bit); Elasticsearch's 32-bit ``integer`` overflow is not modelled;
+* a number or boolean meeting a string in ``==``, ``IN``, LIKE or a string function reads as a
+  keyword field would index it (``4624`` as ``"4624"``); ordering a number against a string is
+  refused;
+* multi-valued fields are held as doc values hold them: strings sorted and de-duplicated,
+  numbers sorted; ``VALUES`` returns its values sorted and STATS groups come in first-seen order;
+* ``field_types`` (a mapping or a :class:`detection.fields.FieldSchema`) types fields as dates,
+  IPs, keywords or numbers; without it only the ECS timestamp fields are dates.
 """
 
 from __future__ import annotations
@@ -58,14 +76,16 @@ def execute(
     events: Iterable[Mapping],
     now: datetime | str | None = None,
     *,
-    field_types: Mapping[str, str] | None = None,
+    field_types: Mapping[str, str] | object | None = None,
     default_limit: int = DEFAULT_LIMIT,
 ) -> EsqlResult:
     """Run a query; the result has the columns, the rows and Elasticsearch-style warnings.
 
-    ``field_types`` maps field names to Elasticsearch types (``date``, ``ip``, ``keyword``,
-    ``long``...) where the events' JSON types are not enough; by default the ECS timestamp
-    fields are dates. ``default_limit`` is the row cap of a query without LIMIT.
+    ``field_types`` gives fields their Elasticsearch types (``date``, ``ip``, ``keyword``,
+    ``long``...) where the events' JSON types are not enough: a mapping of name to type, or a
+    schema with ``type_of(name)`` such as :class:`detection.fields.FieldSchema`. By default
+    only the ECS timestamp fields are typed (as dates). ``default_limit`` is the row cap of a
+    query without LIMIT.
     """
     return _execute(_query(query), events, now, field_types, default_limit)
 
@@ -75,7 +95,7 @@ def run(
     events: Iterable[Mapping],
     now: datetime | str | None = None,
     *,
-    field_types: Mapping[str, str] | None = None,
+    field_types: Mapping[str, str] | object | None = None,
     default_limit: int = DEFAULT_LIMIT,
 ) -> list[dict]:
     """The result rows of a query over ``events`` (one detection alert per row)."""

@@ -283,7 +283,8 @@ class Assign:
 
     name: str | None
     expr: Expr
-    text: str | None = field(default=None, compare=False)
+    # The source text of an unnamed expression: it names the column, so it counts for equality.
+    text: str | None = None
 
     @property
     def column(self) -> str:

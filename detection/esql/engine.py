@@ -47,7 +47,7 @@ def execute(
     query: ast.Query,
     events: Iterable[Mapping],
     now: datetime | str | None = None,
-    field_types: Mapping[str, str] | None = None,
+    field_types: object = None,
     default_limit: int = DEFAULT_LIMIT,
 ) -> EsqlResult:
     log = WarningLog(query.source)

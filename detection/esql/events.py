@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -43,9 +43,21 @@ class LoadedEvent:
         self.metadata = metadata
 
 
-def load_events(events: Iterable[object], field_types: Mapping[str, str] | None, warn) -> list[LoadedEvent]:
+def type_lookup(field_types: object) -> Callable[[str], str | None]:
+    """Field name -> Elasticsearch type, from a mapping or a schema with ``type_of(name)``."""
+    if field_types is None:
+        field_types = DEFAULT_FIELD_TYPES
+    type_of = getattr(field_types, "type_of", None)
+    if callable(type_of):
+        return type_of
+    if isinstance(field_types, Mapping):
+        return field_types.get
+    raise EsqlError(f"field_types must be a mapping or a field schema, not {type(field_types).__name__}")
+
+
+def load_events(events: Iterable[object], field_types: object, warn) -> list[LoadedEvent]:
     """Flatten and type every event; ``warn(message, field)`` records values that cannot be read."""
-    types = dict(DEFAULT_FIELD_TYPES if field_types is None else field_types)
+    type_of = type_lookup(field_types)
     loaded = []
     for number, event in enumerate(events, 1):
         if not isinstance(event, Mapping):
@@ -53,11 +65,11 @@ def load_events(events: Iterable[object], field_types: Mapping[str, str] | None,
                 f"event #{number} is a {type(event).__name__}, not an object",
                 hint="each event is a JSON object of fields",
             )
-        loaded.append(load_event(event, types, warn))
+        loaded.append(load_event(event, type_of, warn))
     return loaded
 
 
-def load_event(event: Mapping, types: Mapping[str, str], warn) -> LoadedEvent:
+def load_event(event: Mapping, type_of: Callable[[str], str | None], warn) -> LoadedEvent:
     source = event.get("_source") if isinstance(event.get("_source"), Mapping) else None
     metadata = {k: event[k] for k in METADATA_FIELDS if k in event and k != "_source"}
     body = source if source is not None else {k: v for k, v in event.items() if k not in METADATA_FIELDS}
@@ -65,7 +77,7 @@ def load_event(event: Mapping, types: Mapping[str, str], warn) -> LoadedEvent:
     _flatten(body, "", collected)
     fields: dict[str, object] = {}
     for name, values in collected.items():
-        kind = types.get(name)
+        kind = type_of(name)
         if kind:
             values = _typed(values, kind, name, warn)
         values = _storage_order(values)

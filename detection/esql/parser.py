@@ -19,6 +19,7 @@ from detection.esql.patterns import PatternProblem, like_regex, rlike_regex
 from detection.esql.values import LONG_MAX, TIME_UNITS, Span
 
 _MAX_DEPTH = 60  # deeper nesting than any real rule; keeps Python's stack safe
+_MAX_TREE_DEPTH = 250  # operators chained into one expression tree (250 ORs is far beyond real rules)
 _COMPARISON_OPS = ("==", "!=", "=~", "<", "<=", ">", ">=")
 _PROCESSING = ("where", "eval", "stats", "keep", "drop", "rename", "sort", "limit", "mv_expand")
 
@@ -43,6 +44,18 @@ class _Parser:
 
     def unsupported(self, message: str, offset: int, hint: str | None = None) -> EsqlUnsupported:
         return EsqlUnsupported(message, self.text, offset, hint)
+
+    def made(self, node: ast.Expr) -> ast.Expr:
+        """Record how deep ``node`` sits; refuse trees too deep to walk recursively."""
+        depth = 1 + max((getattr(child, "_depth", 1) for child in ast.children(node)), default=0)
+        if depth > _MAX_TREE_DEPTH:
+            raise self.error(
+                f"expression too large: more than {_MAX_TREE_DEPTH} chained operators",
+                node.pos,
+                "split the condition, or list values with IN (...)",
+            )
+        object.__setattr__(node, "_depth", depth)  # not a field: equality and rendering ignore it
+        return node
 
     def describe(self, token: Token) -> str:
         return "end of query" if token.kind == "eof" else f"'{token.text}'"
@@ -225,11 +238,9 @@ class _Parser:
             token.kind == "ident" and token.text.lower() in ast.HARD_KEYWORDS
         ):
             saved = (self.lex.pos, self.lex._peeked)
-            name_start = token.pos
             name, _ = self.qualified_name()
             if self.accept_op("="):
-                expr = self.expression()
-                return ast.Assign(name, expr, self.text[name_start : expr.end])
+                return ast.Assign(name, self.expression())
             self.lex.pos, self.lex._peeked = saved
         expr = self.expression()
         return ast.Assign(None, expr, self.text[expr.pos : expr.end])
@@ -360,14 +371,14 @@ class _Parser:
         left = self.and_expr()
         while self.accept_word("or"):
             right = self.and_expr()
-            left = ast.Binary("or", left, right, left.pos, right.end)
+            left = self.made(ast.Binary("or", left, right, left.pos, right.end))
         return left
 
     def and_expr(self) -> ast.Expr:
         left = self.not_expr()
         while self.accept_word("and"):
             right = self.not_expr()
-            left = ast.Binary("and", left, right, left.pos, right.end)
+            left = self.made(ast.Binary("and", left, right, left.pos, right.end))
         return left
 
     def not_expr(self) -> ast.Expr:
@@ -381,7 +392,7 @@ class _Parser:
             operand = self.not_expr()
         finally:
             self.depth -= 1
-        return ast.Unary("not", operand, token.pos, operand.end)
+        return self.made(ast.Unary("not", operand, token.pos, operand.end))
 
     def predicate(self) -> ast.Expr:
         value = self.comparison()
@@ -398,7 +409,7 @@ class _Parser:
             while self.accept_op(","):
                 items.append(self.comparison())
             close = self.expect_op(")", "to close the IN list")
-            return ast.In(value, tuple(items), negated, value.pos, close.end)
+            return self.made(ast.In(value, tuple(items), negated, value.pos, close.end))
         if token.is_word("like", "rlike"):
             self.lex.next()
             regex = token.text.lower() == "rlike"
@@ -412,7 +423,7 @@ class _Parser:
                 end = patterns[0].end
             for pattern in patterns:
                 self.check_pattern(pattern, regex)
-            return ast.Like(value, tuple(patterns), negated, regex, value.pos, end)
+            return self.made(ast.Like(value, tuple(patterns), negated, regex, value.pos, end))
         if token.is_word("is"):
             self.lex.next()
             is_not = self.accept_word("not") is not None
@@ -422,7 +433,7 @@ class _Parser:
                     f"expected NULL after IS{' NOT' if is_not else ''} but found {self.describe(null)}",
                     null.pos,
                 )
-            return ast.IsNull(value, is_not, value.pos, null.end)
+            return self.made(ast.IsNull(value, is_not, value.pos, null.end))
         if token.is_op(":"):
             raise self.unsupported(
                 "the full-text match operator ':' is not supported",
@@ -459,7 +470,7 @@ class _Parser:
         if token.is_op(*_COMPARISON_OPS):
             self.lex.next()
             right = self.additive()
-            node = ast.Binary(token.text, left, right, left.pos, right.end)
+            node = self.made(ast.Binary(token.text, left, right, left.pos, right.end))
             after = self.lex.peek()
             if after.is_op(*_COMPARISON_OPS):
                 raise self.error("comparisons cannot be chained", after.pos, "combine them with AND")
@@ -475,7 +486,7 @@ class _Parser:
             if token is None:
                 return left
             right = self.multiplicative()
-            left = ast.Binary(token.text, left, right, left.pos, right.end)
+            left = self.made(ast.Binary(token.text, left, right, left.pos, right.end))
 
     def multiplicative(self) -> ast.Expr:
         left = self.unary()
@@ -484,7 +495,7 @@ class _Parser:
             if token is None:
                 return left
             right = self.unary()
-            left = ast.Binary(token.text, left, right, left.pos, right.end)
+            left = self.made(ast.Binary(token.text, left, right, left.pos, right.end))
 
     def unary(self) -> ast.Expr:
         token = self.accept_op("-", "+")
@@ -499,7 +510,7 @@ class _Parser:
             self.depth -= 1
         if token.text == "+":
             return operand
-        return ast.Unary("-", operand, token.pos, operand.end)
+        return self.made(ast.Unary("-", operand, token.pos, operand.end))
 
     def postfix(self) -> ast.Expr:
         expr = self.primary()
@@ -517,7 +528,7 @@ class _Parser:
                     type_token.pos,
                     "supported: " + ", ".join(sorted(CAST_TYPES)),
                 )
-            expr = ast.Cast(expr, type_name, expr.pos, type_token.end)
+            expr = self.made(ast.Cast(expr, type_name, expr.pos, type_token.end))
         return expr
 
     def primary(self) -> ast.Expr:
@@ -670,7 +681,7 @@ class _Parser:
                 if not self.accept_op(","):
                     break
         close = self.expect_op(")", f"to close {name.upper()}(")
-        node = ast.Call(name, tuple(args), star, name_token.pos, close.end)
+        node = self.made(ast.Call(name, tuple(args), star, name_token.pos, close.end))
         self.check_call(node, name_token)
         return node
 
