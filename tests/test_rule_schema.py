@@ -71,10 +71,9 @@ def test_invalid_example(rule_type: str) -> None:
     assert [(d.code, d.location.line, d.location.column) for d in found] == [(code, 7, 3)], found
 
 
-def test_index_or_data_view_required() -> None:
-    found = schema_diagnostics(document("query", {"index": None}), SourceMap(), "r.yaml")
-    assert [d.code for d in found] == ["S101"]
-    assert "index" in found[0].message and "data_view_id" in found[0].message
+def test_index_is_optional_as_in_kibana() -> None:
+    # Kibana falls back to the space's default index patterns when a rule names none.
+    assert schema_diagnostics(document("query", {"index": None}), SourceMap(), "r.yaml") == []
 
 
 def test_threat_structure() -> None:
