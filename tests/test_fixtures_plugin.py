@@ -8,8 +8,17 @@ from pathlib import Path
 
 import pytest
 
+# Import everything the plugin loads lazily before any in-process pytester run: pytester drops
+# modules first imported during a run, which would leave two copies of classes behind.
+import detection.coverage  # noqa: F401
+import detection.fields  # noqa: F401
+import detection.kql  # noqa: F401
+import detection.pytest_plugin  # noqa: F401
+import detection.reporting  # noqa: F401
+import detection.testing  # noqa: F401
+
 from .conftest import REPO
-from .test_fixtures_runner import FIXTURE_REL, PUBLISHED, RULE_REL, restore_published_query
+from .test_fixtures_runner import FIXTURE_REL, PUBLISHED, make_seed_project, restore_published_query
 
 pytest_plugins = ["pytester"]
 
@@ -22,12 +31,7 @@ SEED_ID = f"{FIXTURE_REL}::AWS STS AssumeRole Usage::assume-role-by-role-session
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> Path:
     """The seed rule, its fixtures and the repository's pyproject in a scratch folder."""
-    root = pytester.path
-    for rel in (RULE_REL, FIXTURE_REL, Path("fixtures/aws/events/sts_role_session_activity.ndjson")):
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(REPO / rel, root / rel)
-    shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
-    return root
+    return make_seed_project(pytester.path)
 
 
 def test_cases_are_items_named_by_rule_and_case(pytester: pytest.Pytester, project: Path):

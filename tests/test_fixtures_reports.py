@@ -10,7 +10,12 @@ import pytest
 
 from detection.cli import main
 
-from .test_fixtures_runner import FIXTURE_REL, PUBLISHED, RULE_REL, restore_published_query
+from .test_fixtures_runner import FIXTURE_REL, PUBLISHED, RULE_REL, make_seed_project, restore_published_query
+
+
+@pytest.fixture
+def seed_copy(tmp_path: Path) -> Path:
+    return make_seed_project(tmp_path)
 
 
 def run_cli(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
@@ -19,17 +24,17 @@ def run_cli(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_passes_on_the_repository_copy(repo_copy: Path, capsys, monkeypatch):
-    monkeypatch.chdir(repo_copy)
+def test_passes_on_the_repository_copy(seed_copy: Path, capsys, monkeypatch):
+    monkeypatch.chdir(seed_copy)
     code, out, _ = run_cli(capsys, "-v")
     assert code == 0
     assert "PASSED  AWS STS AssumeRole Usage::assume-role-by-role-session" in out
     assert " 0 failed" in out.splitlines()[-1]
 
 
-def test_failure_exits_1_with_the_explanation(repo_copy: Path, capsys):
-    restore_published_query(repo_copy)
-    code, out, _ = run_cli(capsys, str(repo_copy / RULE_REL))
+def test_failure_exits_1_with_the_explanation(seed_copy: Path, capsys):
+    restore_published_query(seed_copy)
+    code, out, _ = run_cli(capsys, str(seed_copy / RULE_REL))
     assert code == 1
     assert "FAILED AWS STS AssumeRole Usage::assume-role-by-role-session" in out
     line = next(x for x in out.splitlines() if PUBLISHED in x and "[event.action" in x)
@@ -37,9 +42,9 @@ def test_failure_exits_1_with_the_explanation(repo_copy: Path, capsys):
     assert "2 failed" in out.splitlines()[-1]
 
 
-def test_selection_options(repo_copy: Path, capsys, monkeypatch):
-    restore_published_query(repo_copy)
-    monkeypatch.chdir(repo_copy)
+def test_selection_options(seed_copy: Path, capsys, monkeypatch):
+    restore_published_query(seed_copy)
+    monkeypatch.chdir(seed_copy)
     code, out, _ = run_cli(capsys, "-k", "saml or web-identity", "-v")
     assert code == 0 and out.count("PASSED") == 2
     code, _, err = run_cli(capsys, "--rule", "no-such-rule")
@@ -48,25 +53,25 @@ def test_selection_options(repo_copy: Path, capsys, monkeypatch):
     assert code == 1 and "1 failed" in out
 
 
-def test_malformed_fixture_is_a_located_input_error(repo_copy: Path, capsys):
-    events = repo_copy / "fixtures/aws/events/sts_role_session_activity.ndjson"
+def test_malformed_fixture_is_a_located_input_error(seed_copy: Path, capsys):
+    events = seed_copy / "fixtures/aws/events/sts_role_session_activity.ndjson"
     lines = events.read_text().splitlines()
     lines[1] = lines[1][:40]  # cut the second document in half
     events.write_text("\n".join(lines) + "\n")
-    code, out, err = run_cli(capsys, str(repo_copy / RULE_REL))
+    code, out, err = run_cli(capsys, str(seed_copy / RULE_REL))
     assert code == 2
     assert "sts_role_session_activity.ndjson:2:" in out and "F112" in out
     assert "Traceback" not in out + err
 
 
-def test_missing_path_is_a_usage_error(repo_copy: Path, capsys):
-    code, _, err = run_cli(capsys, str(repo_copy / "rules/nope.yaml"))
+def test_missing_path_is_a_usage_error(seed_copy: Path, capsys):
+    code, _, err = run_cli(capsys, str(seed_copy / "rules/nope.yaml"))
     assert code == 2 and "no such file" in err
 
 
-def test_json_report_has_one_record_per_case(repo_copy: Path, capsys):
-    restore_published_query(repo_copy)
-    code, out, _ = run_cli(capsys, "--format", "json", str(repo_copy / RULE_REL))
+def test_json_report_has_one_record_per_case(seed_copy: Path, capsys):
+    restore_published_query(seed_copy)
+    code, out, _ = run_cli(capsys, "--format", "json", str(seed_copy / RULE_REL))
     assert code == 1
     data = json.loads(out)
     cases = [r for r in data["results"] if r["kind"] == "case"]
@@ -85,10 +90,10 @@ def test_json_report_has_one_record_per_case(repo_copy: Path, capsys):
     assert data["summary"]["failed"] == 2 and data["summary"]["ok"] is False
 
 
-def test_junit_report_is_valid_junit_xml(repo_copy: Path, capsys):
-    restore_published_query(repo_copy)
-    report = repo_copy / "report.xml"
-    code, out, err = run_cli(capsys, "--format", "junit", "-o", str(report), str(repo_copy / RULE_REL))
+def test_junit_report_is_valid_junit_xml(seed_copy: Path, capsys):
+    restore_published_query(seed_copy)
+    report = seed_copy / "report.xml"
+    code, out, err = run_cli(capsys, "--format", "junit", "-o", str(report), str(seed_copy / RULE_REL))
     assert code == 1 and out == "" and "2 failed" in err
     root = ET.fromstring(report.read_text(encoding="utf-8"))
     assert root.tag == "testsuites"
@@ -109,9 +114,9 @@ def test_junit_report_is_valid_junit_xml(repo_copy: Path, capsys):
     assert chained.get("file").endswith(str(FIXTURE_REL))
 
 
-def test_junit_lists_input_problems_as_errors(repo_copy: Path, capsys):
-    (repo_copy / FIXTURE_REL).write_text("cases:\n  - {name: x, event: {a: 1}}\n")
-    code, out, _ = run_cli(capsys, "--format", "junit", str(repo_copy / RULE_REL))
+def test_junit_lists_input_problems_as_errors(seed_copy: Path, capsys):
+    (seed_copy / FIXTURE_REL).write_text("cases:\n  - {name: x, event: {a: 1}}\n")
+    code, out, _ = run_cli(capsys, "--format", "junit", str(seed_copy / RULE_REL))
     assert code == 2
     root = ET.fromstring(out)
     problems = root.find("testsuite[@name='input problems']")
