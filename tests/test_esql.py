@@ -1180,3 +1180,67 @@ def test_unnamed_columns_keep_their_spelling():
     # layout/stats-by.md: the column is named after the expression as written.
     assert esql.parse("FROM t | STATS count(*)") != esql.parse("FROM t | STATS COUNT(*)")
     assert esql.execute("FROM t | STATS count(*)", []).columns == ["count(*)"]
+
+
+PORT_SCAN = """
+from logs-endpoint.events.network-* metadata _id, _index, _version
+| mv_expand event.action
+| where host.os.type == "linux" and event.type == "start" and event.action == "connection_attempted" and
+    network.direction == "egress" and destination.port < 32768 and
+    not (cidr_match(destination.ip, "127.0.0.0/8", "::1", "FE80::/10", "FF00::/8") or process.name like "python*")
+| keep @timestamp, _id, _index, _version, destination.port, process.executable, destination.ip, agent.id, host.name
+| stats Esql.event_count = count(), Esql.destination_port_count_distinct = count_distinct(destination.port),
+    Esql.agent_id_count_distinct = count_distinct(agent.id), Esql.host_name_values = values(host.name),
+    Esql.agent_id_values = values(agent.id) by process.executable, destination.ip
+| where Esql.agent_id_count_distinct == 1 and Esql.destination_port_count_distinct > 100
+| sort Esql.event_count asc
+// Extract unique values to ECS fields for alerts exclusion
+| eval agent.id = mv_min(Esql.agent_id_values), host.name = mv_min(Esql.host_name_values)
+| keep agent.id, host.name, process.executable, destination.ip, Esql.*
+"""
+
+
+def test_rule_port_scan_expands_then_aggregates():
+    def attempt(port: int, ip: str) -> dict:
+        return {
+            "_index": "logs-endpoint.events.network-default",
+            "host": {"os": {"type": "linux"}, "name": "web1"},
+            "event": {"type": "start", "action": ["connection_attempted", "connection_accepted"]},
+            "network": {"direction": "egress"},
+            "destination": {"port": port, "ip": ip},
+            "process": {"executable": "/tmp/scan", "name": "scan"},
+            "agent": {"id": "a1"},
+        }
+
+    events = [attempt(p, "10.0.0.7") for p in range(1, 150)] + [
+        attempt(p, "127.0.0.1") for p in range(1, 150)
+    ]
+    assert rows(PORT_SCAN, events) == [
+        {
+            "agent.id": "a1",
+            "host.name": "web1",
+            "process.executable": "/tmp/scan",
+            "destination.ip": "10.0.0.7",
+            "Esql.event_count": 149,
+            "Esql.destination_port_count_distinct": 149,
+            "Esql.agent_id_count_distinct": 1,
+            "Esql.host_name_values": "web1",
+            "Esql.agent_id_values": "a1",
+        }
+    ]
+
+
+def test_check_reports_fields_and_output_columns():
+    analysis = esql.check(PORT_SCAN)
+    assert analysis.columns[:4] == ["agent.id", "host.name", "process.executable", "destination.ip"]
+    assert "Esql.event_count" in analysis.columns and not analysis.open_output
+    assert "destination.port" in analysis.source_fields and "Esql.event_count" not in analysis.source_fields
+    assert esql.check("FROM t | WHERE a > 1").open_output
+
+
+def test_values_a_type_cannot_hold_are_ignored_with_a_warning():
+    result = esql.execute(
+        "FROM t | KEEP @timestamp, n", [{"@timestamp": "not a date", "n": 1}], field_types=None
+    )
+    assert result.rows == [{"@timestamp": None, "n": 1}]
+    assert "is not a valid date" in result.warnings[0].message

@@ -45,6 +45,7 @@ _NUMBER = re.compile(
 )
 _SOURCE_STOP = frozenset(' \t\r\n,|"`()')
 _PATTERN_CHAR = re.compile(r"[A-Za-z0-9_@.*]")
+_PARAM = re.compile(r"\?\??(?:[A-Za-z_][A-Za-z0-9_]*|\d+)?")
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ class Lexer:
                 f"'{c}' alone is not a valid identifier", i, "quote unusual column names with backticks"
             )
         if c == "?":
-            m = re.compile(r"\?\??(?:[A-Za-z_][A-Za-z0-9_]*|\d+)?").match(text, i)
+            m = _PARAM.match(text, i)
             assert m is not None
             return Token("param", m.group(), m.group(), i, m.end())
         for op in _OPERATORS:
