@@ -110,23 +110,30 @@ class Compiler:
 
     # ---- conditions ----------------------------------------------------------------------
 
-    def condition(self, e: A.Expr) -> Pred:
+    def condition(self, e: A.Expr, first: Pred | None = None) -> Pred:
+        """One function for a whole condition (``first``, if given, is and-ed in front).
+
+        The and/or/not skeleton becomes generated Python source, so a condition costs one
+        call plus one per comparison, instead of one call per node.
+        """
+        atoms: list[Pred] = []
+        src = self._source(e, atoms)
+        if first is not None:
+            atoms.append(first)
+            src = f"a{len(atoms) - 1}(ev) and {src}"
+        namespace: dict = {f"a{i}": f for i, f in enumerate(atoms)}
+        exec(f"def pred(ev):\n    return {src}\n", namespace)  # noqa: S102 - our own generated code
+        return namespace["pred"]
+
+    def _source(self, e: A.Expr, atoms: list[Pred]) -> str:
         if isinstance(e, A.BoolOp):
-            parts = [self.condition(o) for o in e.operands]
-            if e.op == "and":
-                if len(parts) == 2:
-                    a, b = parts
-                    return lambda ev: a(ev) and b(ev)
-                return lambda ev: all(p(ev) for p in parts)
-            if len(parts) == 2:
-                a, b = parts
-                return lambda ev: a(ev) or b(ev)
-            return lambda ev: any(p(ev) for p in parts)
+            return "(" + f" {e.op} ".join(self._source(o, atoms) for o in e.operands) + ")"
         if isinstance(e, A.Not):
-            return _negate(self.condition(e.operand))
+            return f"(not {self._source(e.operand, atoms)})"
         if isinstance(e, A.Literal):
-            return _true if e.value is True else _false
-        return self.atomic(e)
+            return "True" if e.value is True else "False"
+        atoms.append(self.atomic(e))
+        return f"a{len(atoms) - 1}(ev)"
 
     def _plain(self, e: A.Expr) -> bool:
         return isinstance(e, A.Field)
@@ -187,19 +194,26 @@ class Compiler:
 
     def pattern_test(self, e: A.Pattern) -> Callable[[object], bool]:
         make = regex_test if e.is_regex else wildcard_test
-        tests = [make(p.value, e.insensitive) for p in e.patterns]  # type: ignore[arg-type]
-        if len(tests) == 1:
-            t = tests[0]
+        values = [p.value for p in e.patterns]
+        # Patterns without wildcards are plain (possibly case-folded) equality: use a set.
+        exact = set()
+        if not e.is_regex:
+            exact = {v.lower() if e.insensitive else v for v in values if "*" not in v and "?" not in v}
+            values = [v for v in values if "*" in v or "?" in v]
+        tests = [make(v, e.insensitive) for v in values]  # type: ignore[arg-type]
+        fold = e.insensitive
 
-            def one(v: object) -> bool:
-                s = v if v.__class__ is str else to_str(v)
-                return s is not None and t(s)
-            return one
-
-        def many(v: object) -> bool:
+        def test(v: object) -> bool:
             s = v if v.__class__ is str else to_str(v)
-            return s is not None and any(t(s) for t in tests)
-        return many
+            if s is None:
+                return False
+            if exact and (s.lower() if fold else s) in exact:
+                return True
+            for t in tests:
+                if t(s):
+                    return True
+            return False
+        return test
 
     # ---- computed predicates -------------------------------------------------------------
 
@@ -368,9 +382,16 @@ class Compiler:
         return lambda ev: key_value(vf(tuple(first(g(ev)) for g in getters)))
 
     def category(self, field: str, category: str | None) -> Pred:
+        """The event category test: a term match on the category field, any value."""
         if category is None:
             return _true
-        return _any_value(self.getter(field), lambda v: v == category or to_str(v) == category)
+        get = self.getter(field)
+        slow = _any_value(get, lambda v: v == category or to_str(v) == category)
+
+        def cat(ev: Mapping) -> bool:
+            raw = get(ev)
+            return raw == category or (raw is not None and raw.__class__ is not str and slow(ev))
+        return cat
 
 
 def _compare_values(op: str, a: object, b: object) -> bool | None:

@@ -94,11 +94,9 @@ class CompiledQuery:
     # ---- building ------------------------------------------------------------------------
 
     def _event_filter(self, q: A.EventQuery) -> Pred:
-        cat = self._compiler.category(self.event_category_field, q.category)
-        cond = self._compiler.condition(q.condition)
         if q.category is None:
-            return cond
-        return lambda ev: cat(ev) and cond(ev)
+            return self._compiler.condition(q.condition)
+        return self._compiler.condition(q.condition, self._compiler.category(self.event_category_field, q.category))
 
     def _build_steps(self, shared: tuple[A.Expr, ...], terms: list[A.Term]) -> list[Step]:
         cache: dict[int, Step] = {}
@@ -134,7 +132,7 @@ class CompiledQuery:
         if self.kind != "event":
             raise EqlError(f"matches() takes one event, but this is a {self.kind} query; use run(events)",
                            self.query.text, 0, code=UNSUPPORTED)
-        return isinstance(event, Mapping) and self._filter(event)
+        return (event.__class__ is dict or isinstance(event, Mapping)) and self._filter(event)
 
     def _ordinal(self, events: Sequence[Mapping], idx: int) -> tuple:
         ev = events[idx]

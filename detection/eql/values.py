@@ -31,25 +31,51 @@ def make_getter(name: str) -> Getter:
             except AttributeError:
                 return None
         return get_top
+    # Every dotted spelling of parts[i:j], built once: _walk tries them at each level.
+    keys = {(i, j): ".".join(parts[i:j]) for i in range(len(parts)) for j in range(i + 1, len(parts) + 1)}
 
-    def get_path(ev: Mapping) -> object:
+    def slow(ev: Mapping) -> object:
         try:
             v = ev.get(name, MISSING)
         except AttributeError:
             return None
-        if v is not MISSING:
-            return v
-        v = _walk(ev, parts, 0)
+        if v is MISSING:
+            v = _walk(ev, parts, 0, keys)
         return None if v is MISSING else v
+
+    if len(parts) == 2:
+        # The most common shape, {"process": {"name": ..}}, with no loop at all.
+        head, tail = parts
+
+        def get2(ev: Mapping) -> object:
+            sub = ev.get(head) if ev.__class__ is dict else None
+            if sub.__class__ is dict:
+                v = sub.get(tail, MISSING)
+                if v is not MISSING:
+                    return v
+            return slow(ev)
+        return get2
+
+    def get_path(ev: Mapping) -> object:
+        cur: object = ev
+        for p in parts:
+            if cur.__class__ is not dict:
+                break
+            cur = cur.get(p, MISSING)  # type: ignore[attr-defined]
+            if cur is MISSING:
+                break
+        else:
+            return cur
+        return slow(ev)
     return get_path
 
 
-def _walk(obj: object, parts: tuple[str, ...], i: int) -> object:
+def _walk(obj: object, parts: tuple[str, ...], i: int, keys: dict) -> object:
     """Resolve parts[i:] inside obj, trying nested and dotted spellings; MISSING if absent."""
     if isinstance(obj, list):
         found = []
         for item in obj:
-            v = _walk(item, parts, i)
+            v = _walk(item, parts, i, keys)
             if v is not MISSING:
                 if isinstance(v, list):
                     found.extend(v)
@@ -61,12 +87,12 @@ def _walk(obj: object, parts: tuple[str, ...], i: int) -> object:
     n = len(parts)
     # Longest key first: {"a.b": 1} answers "a.b" before {"a": {"b": ..}} is tried.
     for j in range(n, i, -1):
-        key = parts[i] if j == i + 1 else ".".join(parts[i:j])
+        key = keys[i, j]
         if key in obj:
             sub = obj[key]
             if j == n:
                 return sub
-            v = _walk(sub, parts, j)
+            v = _walk(sub, parts, j, keys)
             if v is not MISSING:
                 return v
     return MISSING
