@@ -129,6 +129,13 @@ def test_custom_field_files_and_opt_out(tmp_path: Path) -> None:
     assert lint_files(write_rule(tmp_path / "other", opted_out)).findings == []
 
 
+def test_quoted_lone_star_is_a_literal_match_not_a_trap(tmp_path: Path) -> None:
+    lone = replace(BASE_RULE, "event.action:AssumeRole", 'event.action:AssumeRole and process.name:"*"')
+    assert lint_files(write_rule(tmp_path, lone)).findings == []
+    pattern = replace(BASE_RULE, "event.action:AssumeRole", 'event.action:AssumeRole and process.name:"cmd*"')
+    assert codes(lint_files(write_rule(tmp_path, pattern)).findings) == ["Q110"]
+
+
 def test_unknown_field_suggests_the_close_name(tmp_path: Path) -> None:
     text = replace(BASE_RULE, "event.action:AssumeRole", "event.actoin:AssumeRole")
     [found] = lint_files(write_rule(tmp_path, text)).findings

@@ -128,6 +128,8 @@ def lint_report(rules: Sequence[RuleFile], config: ProjectConfig | None = None, 
     report.findings.extend(loose)
     report.findings.extend(project.field_problems)
     report.findings = sort_diagnostics(report.findings)
+    order = {id(d): i for i, d in enumerate(sort_diagnostics(d for d, _ in report.suppressed))}
+    report.suppressed.sort(key=lambda item: order[id(item[0])])
     return report
 
 

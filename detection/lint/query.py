@@ -455,7 +455,8 @@ def control_escape(ctx: RuleContext) -> Iterator[Diagnostic]:
        explanation="""
        KQL has one wildcard, an unquoted `*`. A `?` is an ordinary character (Kibana even escapes it
        before sending it to Elasticsearch), and a `*` inside double quotes is a literal star. Such
-       values match only text containing those characters.
+       values match only text containing those characters. A quoted value that is exactly `"*"` is
+       not reported: that is how a literal star is matched.
        """,
        bad="""
        query: 'process.name:"cmd*.exe" or process.name:power?hell.exe'
@@ -473,7 +474,8 @@ def literal_wildcard(ctx: RuleContext) -> Iterator[Diagnostic]:
                 continue
             value, span = node.value, value_span(node)
             raw = query.text[span[0]:span[1]]
-            if value.is_quoted and "*" in value.text:
+            # A quoted lone "*" is the way to match a literal star (an IAM policy's Principal "*").
+            if value.is_quoted and "*" in value.text and value.text != "*":
                 where = span[0] + max(0, raw.find("*"))
                 yield Diagnostic(ctx.at_offset(query.path, where), "Q110",
                                  f"'*' inside quotes is a literal star, not a wildcard ({leaf.field})",
