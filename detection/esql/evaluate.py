@@ -246,7 +246,7 @@ class Evaluator:
 
     def _cast(self, node: ast.Cast) -> Compiled:
         spec = FUNCTIONS[CAST_TYPES[node.type_name]]
-        return self._apply(node, spec, [self.compile(node.value)], [node.value])
+        return self._apply(node, spec, [self.compile(node.value)])
 
     # ----------------------------------------------------------------- calls
 
@@ -267,7 +267,7 @@ class Evaluator:
             return coalesce
         if node.name == "case":
             return self._case(node, args)
-        return self._apply(node, spec, args, list(node.args))
+        return self._apply(node, spec, args)
 
     def _case(self, node: ast.Call, args: list[Compiled]) -> Compiled:
         pairs = [(node.args[i], args[i], args[i + 1]) for i in range(0, len(args) - 1, 2)]
@@ -282,7 +282,7 @@ class Evaluator:
 
         return case
 
-    def _apply(self, node: object, spec, args: list[Compiled], arg_nodes: list) -> Compiled:
+    def _apply(self, node: object, spec, args: list[Compiled]) -> Compiled:
         impl, policy, ctx = spec.impl, spec.policy, self.context
 
         def run(values: list) -> object:
