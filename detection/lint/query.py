@@ -548,7 +548,8 @@ def leading_wildcard(ctx: RuleContext) -> Iterator[Diagnostic]:
                 continue  # efficient (wildcard type), per-token (text) or already Q104
             yield Diagnostic(ctx.at_offset(query.path, value_span(node)[0]), "Q112",
                              f"leading wildcard '{node.value.text}' on {leaf.field} scans every term of the field",
-                             hint="anchor the pattern or list the exact values")
+                             hint="start the pattern with its known prefix (e.g. arn\\:aws\\:iam\\:\\:*), list the exact "
+                                  "values, or suppress Q112 with a reason if the text can sit anywhere")
 
 
 @check("Q113", "keyword-range", "a range on a keyword field compares text, not numbers",
