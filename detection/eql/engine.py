@@ -152,11 +152,18 @@ class CompiledQuery:
         if self.kind == "sample":
             return [Match(idxs, key) for key, idxs in run_sample(self._steps, events)]
         usable = [i for i in range(len(events)) if isinstance(events[i], Mapping)]
-        ordinals = {i: self._ordinal(events, i) for i in usable}
-        order = sorted(usable, key=ordinals.__getitem__)
         if self.kind == "event":
-            results = [Match((i,)) for i in order if self._filter(events[i])]
+            # filter first: only the matches need their timestamps read and sorted
+            hits = [i for i in usable if self._filter(events[i])]
+            hits.sort(key=lambda i: self._ordinal(events, i))
+            results = [Match((i,)) for i in hits]
         else:
+            # only events some step (or until) accepts can matter; skip reading the rest's times
+            preds = list(dict.fromkeys([s.matches for s in self._steps]
+                                       + ([self._until.matches] if self._until else [])))
+            usable = [i for i in usable if any(p(events[i]) for p in preds)]
+            ordinals = {i: self._ordinal(events, i) for i in usable}
+            order = sorted(usable, key=ordinals.__getitem__)
             timed = [i for i in order if ordinals[i][0] == 0]
             ts = {i: ordinals[i][1] for i in timed}
             found = run_sequence(self._steps, self._until, self._maxspan, events, timed, ts)
