@@ -209,3 +209,14 @@ def test_lint_rules_accepts_selection_arguments(tmp_path: Path) -> None:
 def test_every_attack_finding_kind_has_a_code() -> None:
     assert set(KIND_CODES) == set(FINDING_KINDS) - {"malformed"}
     assert set(KIND_CODES.values()) == {c for c in CHECKS if c.startswith("A")}
+
+
+def test_bad_settings_are_findings_for_library_callers(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.detection]\n\n[tool.detection.lint]\nmax-signal = 10\n',
+                                             encoding="utf-8")
+    from detection.config import load_config
+
+    rule = load_rule_file(write_rule(tmp_path / "rules", BASE_RULE))
+    found = lint_rules([rule], load_config(tmp_path))
+    assert [(d.code, d.location.line, d.location.column) for d in found] == [("L103", 4, 1)]
+    assert "max-signal" in found[0].message

@@ -59,6 +59,15 @@ class LintReport:
 def settings_for(config: ProjectConfig | None, select: Iterable[str] | str | None = None,
                  ignore: Iterable[str] | str | None = None) -> LintSettings:
     """The project's lint settings plus command-line selection; bad settings raise DetectionError."""
+    settings, problems = _settings_and_problems(config, select, ignore)
+    if problems:
+        raise DetectionError(problems)
+    return settings
+
+
+def _settings_and_problems(config: ProjectConfig | None, select: Iterable[str] | str | None,
+                           ignore: Iterable[str] | str | None) -> tuple[LintSettings, list[Diagnostic]]:
+    """Settings from the valid entries, and L103/L104 diagnostics for the others."""
     raw = config.lint if config is not None else {}
     root = config.root if config is not None else None
     shown = "pyproject.toml"
@@ -72,9 +81,7 @@ def settings_for(config: ProjectConfig | None, select: Iterable[str] | str | Non
     if select or ignore:
         settings = settings.with_cli(_as_list(select), _as_list(ignore))
     problems.extend(selector_problems(settings.selection, CHECKS, shown if not (select or ignore) else "command line"))
-    if problems:
-        raise DetectionError(problems)
-    return settings
+    return settings, problems
 
 
 def _as_list(value: Iterable[str] | str | None) -> list[str] | None:
@@ -93,9 +100,14 @@ def lint_rules(rules: Sequence[RuleFile], config: ProjectConfig | None = None, *
 def lint_report(rules: Sequence[RuleFile], config: ProjectConfig | None = None, *,
                 settings: LintSettings | None = None, select: Iterable[str] | str | None = None,
                 ignore: Iterable[str] | str | None = None) -> LintReport:
-    """Findings plus what was suppressed (and why), for reports."""
+    """Findings plus what was suppressed (and why), for reports.
+
+    Problems with the settings (L103, L104) are findings too, so a caller that only lints never
+    has to handle an exception; ``detection lint`` checks the settings first and exits 2.
+    """
+    setting_problems: list[Diagnostic] = []
     if settings is None:
-        settings = settings_for(config, select, ignore)
+        settings, setting_problems = _settings_and_problems(config, select, ignore)
     elif select or ignore:
         settings = settings.with_cli(_as_list(select), _as_list(ignore))
     project = ProjectContext(list(rules), config, settings)
@@ -127,6 +139,7 @@ def lint_report(rules: Sequence[RuleFile], config: ProjectConfig | None = None, 
         report.findings.extend(kept)
     report.findings.extend(loose)
     report.findings.extend(project.field_problems)
+    report.findings.extend(setting_problems)
     report.findings = sort_diagnostics(report.findings)
     order = {id(d): i for i, d in enumerate(sort_diagnostics(d for d, _ in report.suppressed))}
     report.suppressed.sort(key=lambda item: order[id(item[0])])
