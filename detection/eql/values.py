@@ -120,13 +120,6 @@ def values_of(raw: object) -> list:
     return out
 
 
-def scalar(raw: object) -> object:
-    """A single comparable value, or None (objects and arrays are not scalars)."""
-    if isinstance(raw, (str, int, float)):
-        return raw
-    return None
-
-
 # ---- strings and numbers ----------------------------------------------------------------
 
 def num_str(x: int | float) -> str:
