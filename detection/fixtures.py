@@ -364,29 +364,40 @@ def _conflict(exc: FieldConflict, spot: Location) -> Diagnostic:
                       hint="Elasticsearch would reject this document; keep one of the two forms")
 
 
-def expand_dotted(document: Mapping[str, Any], _prefix: str = "") -> dict[str, Any]:
+def expand_dotted(document: Mapping[str, Any]) -> dict[str, Any]:
     """Nested form of a document whose keys may be dotted ("event.action") or nested.
 
     Two spellings of the same field combine the way Elasticsearch indexes them: their
     values form one array.
     """
+    dotted = any("." in k for k in document if isinstance(k, str))
     out: dict[str, Any] = {}
     for key, value in document.items():
         key = str(key)
+        try:
+            value = _expand_value(value)
+        except FieldConflict as exc:
+            raise FieldConflict(f"{key}.{exc.field_name}") from None
+        if not dotted:  # the common case: nothing to split or combine
+            out[key] = value
+            continue
         parts = key.split(".") if "." in key and "" not in key.split(".") else [key]
-        name = f"{_prefix}{key}"
-        value = _expand_value(value, name + ".")
         for part in reversed(parts[1:]):
             value = {part: value}
-        _combine(out, parts[0], value, f"{_prefix}{parts[0]}")
+        _combine(out, parts[0], value, parts[0])
     return out
 
 
-def _expand_value(value: Any, prefix: str) -> Any:
+def _expand_value(value: Any) -> Any:
+    # Exact type checks: documents come from YAML, TOML or JSON parsers, which build plain
+    # dicts and lists, and these checks run for every value of every event.
+    kind = type(value)
+    if kind is dict:
+        return expand_dotted(value)
+    if kind is list:
+        return [_expand_value(v) for v in value]
     if isinstance(value, Mapping):
-        return expand_dotted(value, prefix)
-    if isinstance(value, list):
-        return [_expand_value(v, prefix) for v in value]
+        return expand_dotted(value)
     return value
 
 
