@@ -142,16 +142,8 @@ def _yaml(mapping: int, sequence: int, offset: int) -> Any:
 
 
 def _indent_candidates(text: str) -> list[tuple[int, int, int]]:
-    from ruamel.yaml.util import load_yaml_guess_indent
-
-    guesses: list[tuple[int, int, int]] = []
-    try:
-        _, seq_indent, offset = load_yaml_guess_indent(text)
-        offset = offset or 0
-        for mapping in (2, 4, seq_indent):
-            guesses.append((mapping, max(seq_indent, offset + 2), offset))
-    except Exception:  # noqa: BLE001 - a guess is only a head start
-        pass
+    """(mapping, sequence, dash offset) settings to try, the layout seen in ``text`` first."""
+    guesses = [_guess_indent(text)]
     for mapping in (2, 4):
         for offset in (2, 0, mapping):
             guesses.append((mapping, offset + 2, offset))
@@ -160,6 +152,29 @@ def _indent_candidates(text: str) -> list[tuple[int, int, int]]:
         if g not in seen and g[1] >= g[2] + 2:
             seen.append(g)
     return seen
+
+
+def _guess_indent(text: str) -> tuple[int, int, int]:
+    """The first nested mapping's indent and the first block list's dash offset, read from the
+    text (a scan, not a parse: a wrong guess only costs one more candidate)."""
+    mapping = offset = None
+    parent_indent: int | None = None
+    for raw in text.splitlines():
+        stripped = raw.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(raw) - len(raw.lstrip(" "))
+        if parent_indent is not None and indent > parent_indent:
+            if stripped.startswith("- ") or stripped == "-":
+                offset = indent - parent_indent if offset is None else offset
+            elif mapping is None:
+                mapping = indent - parent_indent
+        if mapping is not None and offset is not None:
+            break
+        parent_indent = indent if stripped.endswith(":") and not stripped.startswith("- ") else None
+    mapping = mapping or 2
+    offset = mapping if offset is None else offset
+    return mapping, offset + 2, offset
 
 
 def _load_yaml_rt(text: str, shown: str) -> tuple[Any, Any]:
