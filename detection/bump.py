@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from detection.atomic_write import write_atomic
@@ -158,9 +158,7 @@ def plan_bump(rule: RuleFile, source: PreviousSource, today: str, stack: str | N
         reason = str(rule.metadata.get("deprecated_reason") or "").strip()
         text = summary or (f"Deprecated: {reason}" if reason else "Deprecated.")
         if added and added[0].kind != "created":
-            top = added[0]
-            added[0] = HistoryEntry(version=top.version, date=top.date, stack=top.stack, kind="deprecated",
-                                    summary=text, changed=top.changed, previous=top.previous, hash=top.hash)
+            added[0] = replace(added[0], kind="deprecated", summary=text)
         else:
             top_version = (added or history)[0].version
             added.insert(0, HistoryEntry(version=top_version + 1, date=today, stack=stack, kind="deprecated",
