@@ -1,7 +1,8 @@
 """Rules to alerts: run a rule over a list of events the way Kibana's detection engine would.
 
-Each (rule type, query language) pair has a runner, looked up in ``RUNNERS``; the EQL, ES|QL,
-threshold and new_terms engines plug in there as they are written. A rule nobody can run yet
+Each (rule type, query language) pair has a runner, looked up in ``RUNNERS``: KQL query rules,
+EQL rules (event queries and sequences) and ES|QL rules today; threshold and new_terms rules
+plug in there when their engines exist. A rule nobody can run yet
 raises ``UnsupportedRule`` with a plain explanation instead of failing somewhere deeper.
 Events are assumed to come from the rule's indices and its time window.
 """
@@ -22,11 +23,16 @@ CODE_QUERY = "F130"  # the rule's query cannot be compiled for testing
 
 @dataclass(frozen=True)
 class Alert:
-    """One alert: the rule that raised it and the event (by position in the input) behind it."""
+    """One alert: the rule that raised it and the event (by position in the input) behind it.
+
+    A sequence alert names all of its events; an ES|QL alert is a result row, which may
+    aggregate many events and so names none.
+    """
 
     rule_id: str
-    event_index: int
-    event: Mapping[str, Any]
+    event_index: int | None
+    event: Mapping[str, Any] | None
+    event_indexes: tuple[int, ...] = ()
 
 
 class UnsupportedRule(Exception):
@@ -46,10 +52,10 @@ def _kuery_runner(rule: RuleFile, fields: Any) -> Detector:
     if text is None:
         raise UnsupportedRule(f"this {rule.type} rule has no query to evaluate")
     predicate = compile_kuery(rule, fields)
-    limit = int(rule.rule.get("max_signals") or DEFAULT_MAX_SIGNALS)
+    limit = _max_signals(rule)
 
     def detect(events: Sequence[Mapping[str, Any]]) -> list[Alert]:
-        hits = [Alert(rule.rule_id, i, e) for i, e in enumerate(events) if predicate(e)]
+        hits = [Alert(rule.rule_id, i, e, (i,)) for i, e in enumerate(events) if predicate(e)]
         # Kibana stops at max_signals alerts per run.
         return hits[:limit]
 
@@ -69,9 +75,65 @@ def compile_kuery(rule: RuleFile, fields: Any) -> Callable[[Mapping[str, Any]], 
                                          hint=getattr(exc, "hint", None) or "fix the query")]) from None
 
 
+def _max_signals(rule: RuleFile) -> int:
+    return int(rule.rule.get("max_signals") or DEFAULT_MAX_SIGNALS)
+
+
+def _query_error(rule: RuleFile, language: str, exc: Any) -> DetectionError:
+    where = f" (query line {exc.line}, column {exc.column})" if hasattr(exc, "line") else ""
+    return DetectionError([Diagnostic(rule.location(("rule", "query")), CODE_QUERY,
+                                      f"the {language} query does not compile: {exc.message}{where}",
+                                      hint=getattr(exc, "hint", None) or "fix the query")])
+
+
+def _eql_runner(rule: RuleFile, fields: Any) -> Detector:
+    from detection import eql
+
+    options = {"event_category_field": rule.rule.get("event_category_override") or "event.category",
+               "timestamp_field": rule.rule.get("timestamp_field") or "@timestamp",
+               "tiebreaker_field": rule.rule.get("tiebreaker_field")}
+    try:
+        compiled = eql.compile(rule.query or "", fields, **options)
+    except eql.EqlError as exc:
+        raise _query_error(rule, "EQL", exc) from None
+    limit = _max_signals(rule)
+
+    def detect(events: Sequence[Mapping[str, Any]]) -> list[Alert]:
+        out = []
+        # One alert per event match, and one per sequence (Kibana also writes a building-block
+        # alert per sequence step; those are not counted).
+        for match in compiled.run(events):
+            steps = tuple(match.events)
+            first = steps[0] if steps else None
+            out.append(Alert(rule.rule_id, first, events[first] if first is not None else None, steps))
+        return out[:limit]
+
+    return detect
+
+
+def _esql_runner(rule: RuleFile, fields: Any) -> Detector:
+    from detection import esql
+
+    try:
+        query = esql.parse(rule.query or "")
+    except esql.EsqlUnsupported as exc:
+        raise UnsupportedRule(f"this ES|QL query uses something the test engine cannot run yet: {exc.message}") from None
+    except esql.EsqlError as exc:
+        raise _query_error(rule, "ES|QL", exc) from None
+    limit = _max_signals(rule)
+
+    def detect(events: Sequence[Mapping[str, Any]]) -> list[Alert]:
+        rows = esql.run(query, events, field_types=fields)
+        return [Alert(rule.rule_id, None, None) for _ in rows][:limit]
+
+    return detect
+
+
 RUNNERS: Mapping[tuple[str, str], Runner] = MappingProxyType({
     ("query", "kuery"): _kuery_runner,
     ("saved_query", "kuery"): _kuery_runner,  # the query stored with the rule, if any
+    ("eql", "eql"): _eql_runner,
+    ("esql", "esql"): _esql_runner,
 })
 
 

@@ -311,7 +311,7 @@ class TestSession:
         actual = len(alerts)
         if actual == case.expect.alerts:
             return self._base(item, PASSED, f"{_alerts(actual)} as expected", actual_alerts=actual, **facts)
-        hit = {a.event_index for a in alerts}
+        hit = {i for a in alerts for i in a.event_indexes}
         explanations = tuple(self._explain(rule, i, event, i in hit)
                              for i, event in enumerate(case.events[:MAX_EXPLAINED_EVENTS]))
         message = f"expected {case.expect.describe()}, got {_alerts(actual)}"

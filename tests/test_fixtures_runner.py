@@ -155,3 +155,49 @@ def test_coverage_reports_a_clause_no_negative_checks(seed_copy: Path):
     fixture.write_text(text[:start] + text[end:])  # the only case where event.dataset is false
     run = run_tests(load_config(seed_copy), [seed_copy / RULE_REL], coverage=True)
     assert [c.describe() for c in run.coverage[0].uncovered] == ["never false: event.dataset:aws.cloudtrail"]
+
+
+def _retype(root: Path, rule_type: str, language: str, query: str) -> None:
+    rule_path = root / RULE_REL
+    text = rule_path.read_text()
+    start, end = text.index("  query: >-"), text.index("  severity:")
+    text = text[:start] + f"  query: '{query}'\n" + text[end:]
+    rule_path.write_text(text.replace("type: query", f"type: {rule_type}").replace("language: kuery", f"language: {language}"))
+
+
+def _cases(root: Path, body: str) -> None:
+    (root / FIXTURE_REL).write_text("cases:\n" + body)
+
+
+USERS = """
+      - {"@timestamp": "2026-01-01T00:00:01Z", user: {name: ann}, event: {category: [authentication], action: GetCallerIdentity}}
+      - {"@timestamp": "2026-01-01T00:00:02Z", user: {name: bob}, event: {category: [authentication], action: AssumeRole}}
+      - {"@timestamp": "2026-01-01T00:00:03Z", user: {name: ann}, event: {category: [authentication], action: AssumeRole}}
+"""
+
+
+def test_eql_sequences_count_one_alert_each(seed_copy: Path):
+    _retype(seed_copy, "eql", "eql", 'sequence by user.name [authentication where event.action == "GetCallerIdentity"] '
+                                     '[authentication where event.action == "AssumeRole"]')
+    _cases(seed_copy, "  - name: ann-chains\n    expect: {alerts: 1}\n    events:" + USERS
+           + "  - name: wrong-order\n    expect: no_alert\n    events:" + USERS.replace("00:00:01", "00:00:09"))
+    run, results = seed_results(seed_copy)
+    assert results["ann-chains"].outcome == PASSED and results["ann-chains"].actual_alerts == 1
+    assert results["wrong-order"].outcome == PASSED, results["wrong-order"].message
+    assert run.ok
+
+
+def test_eql_errors_are_located(seed_copy: Path):
+    _retype(seed_copy, "eql", "eql", "authentication where (")
+    _, results = seed_results(seed_copy)
+    case = next(iter(results.values()))
+    assert case.outcome == ERROR and "F130" in case.message and "EQL" in case.message
+
+
+def test_esql_rows_are_alerts(seed_copy: Path):
+    _retype(seed_copy, "esql", "esql", 'FROM logs-aws* | WHERE event.action == "AssumeRole" | STATS n = COUNT(*) BY user.name')
+    _cases(seed_copy, "  - name: two-users\n    expect: {alerts: 2}\n    events:" + USERS
+           + "  - name: nobody\n    expect: no_alert\n    event: {user: {name: ann}, event: {action: GetCallerIdentity}}\n")
+    run, results = seed_results(seed_copy)
+    assert results["two-users"].outcome == PASSED and results["nobody"].outcome == PASSED
+    assert run.ok
