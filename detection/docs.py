@@ -18,7 +18,6 @@ Output is deterministic: the same rules give the same bytes.
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,8 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from detection.atomic_write import write_atomic
-from detection.model import RuleFile, normalise_rule
+from detection.history import delta_fields, rebuild_versions
+from detection.model import RuleFile
 from detection.navigator import Coverage, coverage, layer_json, navigator_layer, rule_tactics
+from detection.query_compare import queries_equivalent
 
 INDEX_PAGE = "index.md"
 COVERAGE_PAGE = "attack-coverage.md"
@@ -52,53 +53,6 @@ class VersionNote:
     detail: str | None = None
 
 
-def _tokens(query: str) -> list[str]:
-    """Tokens of a query with the whitespace between them dropped; quoted text kept whole."""
-    out: list[str] = []
-    i, n = 0, len(query)
-    current = ""
-    while i < n:
-        ch = query[i]
-        if ch == "\\" and i + 1 < n:
-            current += query[i:i + 2]
-            i += 2
-        elif ch in "\"'":
-            end = i + 1
-            while end < n and query[end] != ch:
-                end += 2 if query[end] == "\\" else 1
-            current += query[i:end + 1]
-            i = end + 1
-        elif ch.isspace():
-            if current:
-                out.append(current)
-                current = ""
-            i += 1
-        else:
-            current += ch
-            i += 1
-    if current:
-        out.append(current)
-    return out
-
-
-def queries_same(language: str | None, old: str | None, new: str | None) -> bool:
-    """Do two versions of a query mean the same? The versioning code decides when present."""
-    if old == new:
-        return True
-    if not isinstance(old, str) or not isinstance(new, str):
-        return False
-    for module_name in ("detection.query_compare", "detection.versioning"):
-        try:
-            compare = importlib.import_module(module_name).queries_equivalent
-        except (ImportError, AttributeError):
-            continue
-        try:
-            return bool(compare(language, old, new))
-        except TypeError:
-            break  # another signature: use the token comparison below
-    return _tokens(old) == _tokens(new)
-
-
 def _beyond_formatting_only(summary: str | None) -> str | None:
     """What a formatting entry's summary adds to the words "Formatting only", if anything."""
     if not summary:
@@ -116,12 +70,12 @@ def _release(stack: str | None, date: str | None) -> str:
 
 def version_notes(rule: RuleFile) -> list[VersionNote]:
     """The rule's history, newest first, each entry classified against the rebuilt versions."""
-    state: dict[str, Any] = dict(normalise_rule(rule.rule))
     notes: list[VersionNote] = []
-    for entry in sorted(rule.history, key=lambda h: h.version, reverse=True):
+    for state in rebuild_versions(rule.rule, rule.history):
+        entry, current = state.entry, state.rule
         previous = dict(entry.previous)
-        changed = list(entry.changed) or sorted(previous)
-        language = state.get("language") or rule.language
+        changed = delta_fields(entry)
+        language = current.get("language") or rule.language
         heading = f"Version {entry.version}"
         when = _release(entry.stack, entry.date)
         if when:
@@ -132,9 +86,9 @@ def version_notes(rule: RuleFile) -> list[VersionNote]:
         elif entry.kind == "deprecated":
             note = VersionNote(entry.version, heading, "deprecated", "Deprecated", detail=summary)
         else:
-            query_moved = "query" in previous or "query" in changed
-            old_query = previous.get("query") if "query" in previous else None
-            query_meaning = query_moved and "query" in previous and not queries_same(language, old_query, state.get("query"))
+            query_recorded = "query" in previous
+            old_query = previous.get("query") if query_recorded else None
+            query_meaning = query_recorded and not queries_equivalent(language, old_query, current.get("query"))
             others = [c for c in changed if c != "query"]
             if query_meaning:
                 parts = [summary or "", f"Also changed: {', '.join(others)}." if others else ""]
@@ -142,21 +96,16 @@ def version_notes(rule: RuleFile) -> list[VersionNote]:
                                    old_query=old_query, detail=" ".join(p for p in parts if p) or None)
             elif others and entry.kind != "formatting":
                 note = VersionNote(entry.version, heading, "fields", f"Changed: {', '.join(others)}", detail=summary)
-            elif query_moved and "query" in previous:
+            elif query_recorded:
                 note = VersionNote(entry.version, heading, "formatting", "Formatting only",
                                    detail="The query changed only in whitespace; it matches the same events.")
-            elif query_moved and entry.kind == "query":
+            elif "query" in changed and entry.kind == "query":
                 note = VersionNote(entry.version, heading, "query", "Updated query",
                                    detail="The previous query was not recorded.")
             else:
                 note = VersionNote(entry.version, heading, "formatting", "Formatting only",
                                    detail=_beyond_formatting_only(summary))
         notes.append(note)
-        for key, value in previous.items():  # step back to the version before this entry
-            if value is None:
-                state.pop(key, None)
-            else:
-                state[key] = value
     return notes
 
 
@@ -254,7 +203,7 @@ def _threat_lines(threat: Iterable[Any]) -> list[str]:
 
 def rule_page(rule: RuleFile) -> str:
     """One rule's reference page."""
-    r = normalise_rule(rule.rule)
+    r = rule.rule  # already in Kibana form (the loader normalises it)
     lines = [f"# {rule.name}", ""]
     if rule.maturity == "deprecated":
         reason = rule.metadata.get("deprecated_reason")

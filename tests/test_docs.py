@@ -10,13 +10,13 @@ from detection.docs import (
     INDEX_PAGE,
     LAYER_FILE,
     build_docs,
-    queries_same,
     rule_page,
     version_notes,
     write_docs,
 )
 from detection.loader import load_rule_file, load_rules
 from detection.navigator import coverage, navigator_layer
+from detection.query_compare import queries_equivalent
 from tests.conftest import SEED_RULE
 from tests.kibana_helpers import rule_doc, write_rule
 
@@ -90,9 +90,9 @@ def test_whitespace_inside_quotes_is_a_real_change(tmp_path):
          "previous": {"query": 'user.name:"a  b"'}},
     ], query='user.name:"a b"', version=2)
     assert version_notes(rule)[0].change == "query"
-    assert queries_same("kuery", "a:b   and  c:d\n", "a:b and c:d")
-    assert not queries_same("kuery", 'a:"x  y"', 'a:"x y"')
-    assert not queries_same("eql", "a == 1", "a == 2")
+    assert queries_equivalent("kuery", "a:b   and  c:d\n", "a:b and c:d")
+    assert not queries_equivalent("kuery", 'a:"x  y"', 'a:"x y"')
+    assert not queries_equivalent("eql", "a == 1", "a == 2")
 
 
 def test_other_field_changes_are_named(tmp_path):
