@@ -1,8 +1,9 @@
 """Rules to alerts: run a rule over a list of events the way Kibana's detection engine would.
 
-Each (rule type, query language) pair has a runner, looked up in ``RUNNERS``: KQL query rules,
-EQL rules (event queries and sequences) and ES|QL rules today; threshold and new_terms rules
-plug in there when their engines exist. A rule nobody can run yet
+Each (rule type, query language) pair has a runner, looked up in ``RUNNERS``: query rules in
+KQL or Lucene, EQL rules (event queries and sequences), threshold, new_terms and ES|QL rules; the
+runners live in :mod:`detection.runners`. A detector is called with a case's events and its run
+time (``now``), which sets the look-back window (:mod:`detection.runners.window`). A rule nobody can run yet
 raises ``UnsupportedRule`` with a plain explanation instead of failing somewhere deeper.
 Events are assumed to come from the rule's indices and its time window.
 """
@@ -33,33 +34,25 @@ class Alert:
     event_index: int | None
     event: Mapping[str, Any] | None
     event_indexes: tuple[int, ...] = ()
+    # The values that identify a multi-event alert: a threshold group's field values, the new
+    # term(s), an ES|QL row's columns. None for single-event alerts.
+    group: Mapping[str, Any] | None = None
 
 
 class UnsupportedRule(Exception):
     """The test engine cannot run this rule (yet); the message says why."""
 
 
-# A prepared rule: events in, alerts out.
-Detector = Callable[[Sequence[Mapping[str, Any]]], list[Alert]]
+# A prepared rule: events (and optionally the run time, ``now=``) in, alerts out.
+Detector = Callable[..., list[Alert]]
 # A runner prepares a rule once (parse, compile) so that many cases can reuse it.
 Runner = Callable[[RuleFile, Any], Detector]
 
 
 def _kuery_runner(rule: RuleFile, fields: Any) -> Detector:
-    if rule.rule.get("filters"):
-        raise UnsupportedRule("rules with `filters` cannot be tested yet: only the query is evaluated")
-    text = rule.query
-    if text is None:
-        raise UnsupportedRule(f"this {rule.type} rule has no query to evaluate")
-    predicate = compile_kuery(rule, fields)
-    limit = _max_signals(rule)
+    from detection.runners import query
 
-    def detect(events: Sequence[Mapping[str, Any]]) -> list[Alert]:
-        hits = [Alert(rule.rule_id, i, e, (i,)) for i, e in enumerate(events) if predicate(e)]
-        # Kibana stops at max_signals alerts per run.
-        return hits[:limit]
-
-    return detect
+    return query.prepare(rule, fields)
 
 
 def compile_kuery(rule: RuleFile, fields: Any) -> Callable[[Mapping[str, Any]], bool]:
@@ -75,65 +68,41 @@ def compile_kuery(rule: RuleFile, fields: Any) -> Callable[[Mapping[str, Any]], 
                                          hint=getattr(exc, "hint", None) or "fix the query")]) from None
 
 
-def _max_signals(rule: RuleFile) -> int:
-    return int(rule.rule.get("max_signals") or DEFAULT_MAX_SIGNALS)
-
-
-def _query_error(rule: RuleFile, language: str, exc: Any) -> DetectionError:
-    where = f" (query line {exc.line}, column {exc.column})" if hasattr(exc, "line") else ""
-    return DetectionError([Diagnostic(rule.location(("rule", "query")), CODE_QUERY,
-                                      f"the {language} query does not compile: {exc.message}{where}",
-                                      hint=getattr(exc, "hint", None) or "fix the query")])
-
-
 def _eql_runner(rule: RuleFile, fields: Any) -> Detector:
-    from detection import eql
+    from detection.runners import eql_runner
 
-    options = {"event_category_field": rule.rule.get("event_category_override") or "event.category",
-               "timestamp_field": rule.rule.get("timestamp_field") or "@timestamp",
-               "tiebreaker_field": rule.rule.get("tiebreaker_field")}
-    try:
-        compiled = eql.compile(rule.query or "", fields, **options)
-    except eql.EqlError as exc:
-        raise _query_error(rule, "EQL", exc) from None
-    limit = _max_signals(rule)
-
-    def detect(events: Sequence[Mapping[str, Any]]) -> list[Alert]:
-        out = []
-        # One alert per event match, and one per sequence (Kibana also writes a building-block
-        # alert per sequence step; those are not counted).
-        for match in compiled.run(events):
-            steps = tuple(match.events)
-            first = steps[0] if steps else None
-            out.append(Alert(rule.rule_id, first, events[first] if first is not None else None, steps))
-        return out[:limit]
-
-    return detect
+    return eql_runner.prepare(rule, fields)
 
 
 def _esql_runner(rule: RuleFile, fields: Any) -> Detector:
-    from detection import esql
+    from detection.runners import esql_runner
 
-    try:
-        query = esql.parse(rule.query or "")
-    except esql.EsqlUnsupported as exc:
-        raise UnsupportedRule(f"this ES|QL query uses something the test engine cannot run yet: {exc.message}") from None
-    except esql.EsqlError as exc:
-        raise _query_error(rule, "ES|QL", exc) from None
-    limit = _max_signals(rule)
+    return esql_runner.prepare(rule, fields)
 
-    def detect(events: Sequence[Mapping[str, Any]]) -> list[Alert]:
-        rows = esql.run(query, events, field_types=fields)
-        return [Alert(rule.rule_id, None, None) for _ in rows][:limit]
 
-    return detect
+def _threshold_runner(rule: RuleFile, fields: Any) -> Detector:
+    from detection.runners import threshold
+
+    return threshold.prepare(rule, fields)
+
+
+def _new_terms_runner(rule: RuleFile, fields: Any) -> Detector:
+    from detection.runners import new_terms
+
+    return new_terms.prepare(rule, fields)
 
 
 RUNNERS: Mapping[tuple[str, str], Runner] = MappingProxyType({
     ("query", "kuery"): _kuery_runner,
     ("saved_query", "kuery"): _kuery_runner,  # the query stored with the rule, if any
+    ("query", "lucene"): _kuery_runner,  # the same runner reads Lucene with detection.lucene
+    ("saved_query", "lucene"): _kuery_runner,
     ("eql", "eql"): _eql_runner,
     ("esql", "esql"): _esql_runner,
+    ("threshold", "kuery"): _threshold_runner,
+    ("threshold", "lucene"): _threshold_runner,
+    ("new_terms", "kuery"): _new_terms_runner,
+    ("new_terms", "lucene"): _new_terms_runner,
 })
 
 
@@ -143,11 +112,30 @@ def _kuery_explainer(rule: RuleFile, event: Mapping[str, Any], fields: Any) -> A
     return kql.explain(rule.query, event, fields=fields)
 
 
+def _lucene_explainer(rule: RuleFile, event: Mapping[str, Any], fields: Any) -> Any:
+    from detection import lucene
+
+    return lucene.explain(rule.query, event, fields=fields)
+
+
+def _eql_explainer(rule: RuleFile, event: Mapping[str, Any], fields: Any) -> Any:
+    from detection.runners.eql_explain import explain
+
+    return explain(rule, event, fields)
+
+
 # Explanations of one event: an object with render_text() and to_json().
 Explainer = Callable[[RuleFile, Mapping[str, Any], Any], Any]
 EXPLAINERS: Mapping[tuple[str, str], Explainer] = MappingProxyType({
     ("query", "kuery"): _kuery_explainer,
     ("saved_query", "kuery"): _kuery_explainer,
+    ("threshold", "kuery"): _kuery_explainer,  # the query part: which events are counted
+    ("new_terms", "kuery"): _kuery_explainer,
+    ("query", "lucene"): _lucene_explainer,
+    ("saved_query", "lucene"): _lucene_explainer,
+    ("threshold", "lucene"): _lucene_explainer,
+    ("new_terms", "lucene"): _lucene_explainer,
+    ("eql", "eql"): _eql_explainer,
 })
 
 

@@ -34,6 +34,7 @@ CODE_BAD_JSON = "F112"
 CODE_NOT_DOCUMENT = "F113"  # JSON that is not a document (object)
 CODE_NO_RULE = "F114"  # fixture whose rule cannot be found
 CODE_FIELD_CONFLICT = "F116"  # a field that is both a value and an object
+CODE_NOW = "F117"  # a case's `now` that is not a date-time
 
 _EVENT_SOURCES = ("event", "events", "events_file")
 _EXPECT_WORDS = ("alert", "no_alert")
@@ -47,6 +48,9 @@ class Expectation:
 
     alerts: int
     word: str | None = None  # "alert" / "no_alert" as written, None for {alerts: N}
+    # {alerts: [...]}: what each alert must be - {events: [0, 2]} and/or {group: {field: value}}
+    # (see detection.runners.expect); empty when only the count is given.
+    details: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def positive(self) -> bool:
@@ -71,6 +75,7 @@ class Case:
     fixture: str  # the fixture file as shown to users
     description: str | None = None
     events_file: str | None = None  # as shown to users, when events came from a file
+    now: str | None = None  # the rule run's time (see detection.runners.window), as written
 
     @property
     def positive(self) -> bool:
@@ -236,6 +241,16 @@ def _load_case(raw: dict, index: int, path: Path, shown: str, source: SourceMap,
                                           Location(shown, *source.value(here + ("expect",))))
     if expect_problem:
         problems.append(expect_problem)
+    now = raw.get("now")
+    if now is not None:
+        from detection.runners.window import WindowError, parse_now
+
+        try:
+            parse_now(now)
+        except WindowError as exc:
+            problems.append(Diagnostic(Location(shown, *source.value(here + ("now",))), CODE_NOW,
+                                       f"case {name!r}: {exc}",
+                                       hint="write the run time as an ISO 8601 date-time, e.g. now: 2024-05-01T12:00:00Z"))
     if problems or expect is None or (not events and kind != "events_file"):
         return problems, None
     if not events:
@@ -243,7 +258,8 @@ def _load_case(raw: dict, index: int, path: Path, shown: str, source: SourceMap,
                            f"events file {events_file_shown} holds no events",
                            hint="add at least one JSON document to the file")], None
     return [], Case(name=name, expect=expect, events=tuple(events), location=location, fixture=shown,
-                    description=raw.get("description"), events_file=events_file_shown)
+                    description=raw.get("description"), events_file=events_file_shown,
+                    now=str(now) if now is not None else None)
 
 
 def _expectation(value: Any, count: int, name: str, spot: Location) -> tuple[Expectation | None, Diagnostic | None]:
@@ -265,8 +281,31 @@ def _expectation(value: Any, count: int, name: str, spot: Location) -> tuple[Exp
         alerts = value.get("alerts")
         if set(value) == {"alerts"} and isinstance(alerts, int) and not isinstance(alerts, bool) and alerts >= 0:
             return Expectation(alerts), None
+        if set(value) == {"alerts"} and isinstance(alerts, list):
+            return _detailed(alerts, count, name, spot)
     return None, Diagnostic(spot, CODE_EXPECT, f"case {name!r}: expect must be alert, no_alert or {{alerts: N}}",
                             hint="for an exact count write `expect: {alerts: 2}` (a whole number, 0 or more)")
+
+
+def _detailed(items: list, count: int, name: str, spot: Location) -> tuple[Expectation | None, Diagnostic | None]:
+    """``expect: {alerts: [{events: [0, 2]}, {group: {...}}]}``: one entry per expected alert."""
+    for item in items:
+        ok = isinstance(item, dict) and item and set(item) <= {"events", "group"}
+        events = item.get("events", []) if ok else None
+        if ok and not (isinstance(events, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in events)):
+            ok = False
+        if ok and not isinstance(item.get("group", {}), dict):
+            ok = False
+        if not ok:
+            return None, Diagnostic(spot, CODE_EXPECT, f"case {name!r}: each listed alert is {{events: [...]}} "
+                                    "and/or {group: {field: value}}",
+                                    hint="e.g. `expect: {alerts: [{events: [0, 2]}, {group: {source.ip: 192.0.2.1}}]}`")
+        bad = [i for i in events if not 0 <= i < count]
+        if bad:
+            return None, Diagnostic(spot, CODE_EXPECT, f"case {name!r}: event {bad[0]} does not exist "
+                                    f"(the case has {count} event(s), numbered from 0)",
+                                    hint="events are numbered by position in the case, starting at 0")
+    return Expectation(len(items), None, tuple(items)), None
 
 
 # --------------------------------------------------------------------------- event files

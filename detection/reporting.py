@@ -41,6 +41,9 @@ def failure_text(result: CaseResult) -> str:
     lines.append(f"  expected: {result.expected}")
     actual = "no alert" if result.actual_alerts == 0 else f"{result.actual_alerts} alert(s)"
     lines.append(f"  actual:   {actual}")
+    if result.summary:  # multi-event rules: the run window, groups, terms or rows behind the count
+        lines.append("  run:")
+        lines.append(_indent(result.summary, "            "))
     for exp in result.explanations:
         verdict = "raised an alert" if exp.alerted else "raised no alert"
         lines.append(f"  event {exp.index + 1} of {result.events}: {verdict}")
@@ -113,6 +116,7 @@ def result_record(result: CaseResult) -> dict[str, Any]:
         "message": result.message,
         "duration": round(result.duration, 6),
         "explanation": failure_text(result) if failed else None,
+        "summary": result.summary or None,
         "events": [{"index": e.index, "alerted": e.alerted, "explanation": e.data if e.data is not None else e.text}
                    for e in result.explanations],
     }

@@ -90,6 +90,7 @@ class CaseResult:
     explanations: tuple[EventExplanation, ...] = ()
     duration: float = 0.0
     description: str | None = None
+    summary: str = ""  # for failed multi-event cases: the run window, groups, terms, rows...
 
     @property
     def id(self) -> str:
@@ -304,18 +305,26 @@ class TestSession:
             return self._base(item, SKIPPED, str(exc), **facts)
         except DetectionError as exc:
             return self._base(item, ERROR, "; ".join(d.format(with_hint=False) for d in exc.diagnostics), **facts)
+        run_time = {"now": case.now} if case.now is not None else {}
         try:
-            alerts = detect(case.events)
+            alerts = detect(case.events, **run_time)
+        except DetectionError as exc:  # a rule setting the run needs (from, history_window_start...)
+            return self._base(item, ERROR, "; ".join(d.format(with_hint=False) for d in exc.diagnostics), **facts)
         except Exception as exc:  # an evaluator error (e.g. a value Elasticsearch would reject)
             return self._base(item, ERROR, f"evaluating the query failed: {exc}", **facts)
         actual = len(alerts)
-        if actual == case.expect.alerts:
+        missing = _unmatched_details(case, alerts) if actual == case.expect.alerts else []
+        if actual == case.expect.alerts and not missing:
             return self._base(item, PASSED, f"{_alerts(actual)} as expected", actual_alerts=actual, **facts)
-        hit = {i for a in alerts for i in a.event_indexes}
+        hit = {i for a in alerts for i in (a.event_indexes or ((a.event_index,) if a.event_index is not None else ()))}
         explanations = tuple(self._explain(rule, i, event, i in hit)
                              for i, event in enumerate(case.events[:MAX_EXPLAINED_EVENTS]))
         message = f"expected {case.expect.describe()}, got {_alerts(actual)}"
-        return self._base(item, FAILED, message, actual_alerts=actual, explanations=explanations, **facts)
+        if missing:
+            message += "; no alert matches " + " / ".join(missing)
+        summary = _run_summary(detect, case, alerts)
+        return self._base(item, FAILED, message, actual_alerts=actual, explanations=explanations, summary=summary,
+                          **facts)
 
     def _explain(self, rule: RuleFile, index: int, event: Mapping[str, Any], alerted: bool) -> EventExplanation:
         try:
@@ -356,6 +365,32 @@ def _fixture_hint(item: TestItem, config: ProjectConfig) -> str:
 
     candidates = fixture_candidates(item.rule.path, config.rules_dirs, config.fixtures_dir)
     return display(candidates[0]) if candidates else f"a fixture file with `rule: {item.rule.rule_id}`"
+
+
+def _unmatched_details(case: Case, alerts: Sequence[Any]) -> list[str]:
+    """The case's listed alerts (``expect: {alerts: [...]}``) that no actual alert matches."""
+    if not case.expect.details:
+        return []
+    from detection.runners.expect import describe_wanted, unmatched
+
+    return [describe_wanted(case.expect.details[i]) for i in unmatched(case.expect.details, alerts)]
+
+
+def _run_summary(detect: Any, case: Case, alerts: Sequence[Any]) -> str:
+    """What the run saw (window, groups, terms...) and the alerts it raised, for a failed case."""
+    from detection.runners.expect import describe_alert
+
+    lines = []
+    summarize = getattr(detect, "summary", None)
+    if callable(summarize):
+        try:
+            text = summarize(case.events, **({"now": case.now} if case.now is not None else {}))
+        except Exception as exc:  # a summary must never hide the failure itself
+            text = f"(no summary available: {exc})"
+        lines.extend(text.splitlines())
+    if case.expect.details or any(getattr(a, "group", None) or len(a.event_indexes) > 1 for a in alerts):
+        lines.extend(f"alert {n}: {describe_alert(a)}" for n, a in enumerate(alerts[:MAX_EXPLAINED_EVENTS], 1))
+    return "\n".join(lines)
 
 
 def _query_location(rule: RuleFile) -> Location | None:
