@@ -245,7 +245,8 @@ class _Parser:
         self.skip_space()
         close = self.peek()
         if close not in ("]", "}") or not close:
-            raise self.error("a range ends with ] (inclusive) or } (exclusive)", at=self.pos if close else open_at)
+            raise self.error("unterminated range: a range ends with ] (inclusive) or } (exclusive)",
+                             at=self.pos if close else open_at, hint="write field:[low TO high]")
         inclusive_high = close == "]"
         self.pos += 1
         end = self.pos
