@@ -18,25 +18,33 @@ def iter_ndjson(path: str | Path) -> Iterator[tuple[int, dict]]:
     path = Path(path)
     shown = str(path)
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")
     except OSError as exc:
         raise DetectionError([Diagnostic(Location(shown, 0, 0), CODE_UNREADABLE, f"cannot read events file: {exc.strerror or exc}")]) from None
+    # Bytes decoded line by line, so that a bad byte is reported on its own line, not the first.
     with handle:
         line_no = 0
         try:
-            for line_no, line in enumerate(handle, start=1):  # noqa: B007 - used after the loop on errors
+            for line_no, raw in enumerate(handle, start=1):  # noqa: B007
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    column = len(raw[: exc.start].decode("utf-8", "replace")) + 1
+                    raise DetectionError([Diagnostic(Location(shown, line_no, column), CODE_UNREADABLE,
+                                                     f"events file is not UTF-8: {exc.reason}",
+                                                     "save the events file as UTF-8")]) from None
                 if not line.strip():
                     continue
                 yield line_no, parse_event_line(line, shown, line_no)
-        except UnicodeDecodeError as exc:
-            raise DetectionError(
-                [Diagnostic(Location(shown, line_no + 1, 1), CODE_UNREADABLE, f"events file is not UTF-8: {exc.reason}")]
-            ) from None
+        except OSError as exc:  # a folder given as the events file, or a read error part-way
+            raise DetectionError([Diagnostic(Location(shown, line_no, 0), CODE_UNREADABLE,
+                                             f"cannot read events file: {exc.strerror or exc}")]) from None
 
 
 def parse_event_line(line: str, shown: str, line_no: int) -> dict:
     try:
-        event = json.loads(line)
+        # Without the line end, an error at the end of the line is reported there, not on "line 2".
+        event = json.loads(line.rstrip("\r\n"))
     except json.JSONDecodeError as exc:
         raise DetectionError(
             [Diagnostic(Location(shown, line_no, exc.colno), CODE_BAD_JSON, f"invalid JSON: {exc.msg}",

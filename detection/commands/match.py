@@ -6,11 +6,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from detection.diagnostics import DetectionError
+from detection.commands.common import print_diagnostics
+from detection.diagnostics import DetectionError, Diagnostic, Location
 from detection.event_files import matching_lines
 from detection.fields import FieldSchema, default_schema, load_custom_fields, load_custom_file
 
 EXIT_OK, EXIT_NO_MATCH, EXIT_USAGE = 0, 1, 2
+CODE_QUERY = "Q101"  # the query does not parse: lint's code for the same problem
+CODE_NO_QUERY = "E301"
+CODE_LANGUAGE = "E302"
+QUERY_PATH = "<query>"  # where a query given on the command line is "located"
 LANGUAGES = ("kuery", "eql")
 
 
@@ -40,81 +45,123 @@ def _schema(fields: Path | None, index: list[str] | None) -> FieldSchema:
     return schema.for_indices(index) if index else schema
 
 
-def _from_rule(path: Path) -> tuple[str, str, list[str]]:
+def _from_rule(path: Path):
     from detection.loader import load_rule_file  # imported late: only --rule needs the rule model
 
     rule = load_rule_file(path)
     if not rule.query:
-        raise SystemExit(f"{rule.display_path}: the rule has no query")
-    return rule.query, rule.language or "kuery", rule.index
+        where = rule.location(("rule", "type")) if "type" in rule.rule else Location(rule.display_path, 1, 1)
+        raise DetectionError([Diagnostic(where, CODE_NO_QUERY, f"the rule has no query (type {rule.type})",
+                                         hint="match runs a rule's query; rules of this type have none")])
+    return rule
+
+
+def _query_error(exc: Exception, query: str, rule=None, label: str = "KQL") -> DetectionError:
+    """A query that does not parse, located in the rule file (with --rule) or in the query argument."""
+    offset = getattr(exc, "offset", 0)
+    message = getattr(exc, "message", None) or str(exc)
+    code = getattr(exc, "code", None)
+    code = code if isinstance(code, str) and code[:1].isalpha() else CODE_QUERY
+    if rule is not None:
+        from detection.lint.positions import value_location
+
+        where = value_location(rule, ("rule", "query"), offset)
+    else:
+        where = Location(QUERY_PATH, getattr(exc, "line", 1), getattr(exc, "column", 1))
+    return DetectionError([Diagnostic(where, code, f"{label} syntax error: {message}\n{_excerpt(query, offset)}",
+                                      hint=getattr(exc, "hint", None))])
+
+
+def _excerpt(query: str, offset: int) -> str:
+    """The query line holding ``offset``, with a caret under it."""
+    offset = max(0, min(offset, len(query)))
+    start = query.rfind("\n", 0, offset) + 1
+    end = query.find("\n", offset)
+    line = query[start:end if end >= 0 else len(query)].replace("\t", " ").replace("\r", " ")
+    return f"    {line}\n    {' ' * (offset - start)}^"
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except DetectionError as exc:
+        print_diagnostics(exc.diagnostics, stream=sys.stderr)
+        return EXIT_USAGE
+
+
+def _run(args: argparse.Namespace) -> int:
     from detection.kql import KqlError, compile
 
     index: list[str] = []
+    rule = None
+    if args.rule is not None:
+        if args.query is not None and args.events is None:
+            args.events = Path(args.query)
+        elif args.query is not None:
+            print("detection match: give either QUERY or --rule, not both", file=sys.stderr)
+            return EXIT_USAGE
+        rule = _from_rule(args.rule)
+        query, language, index = rule.query, args.language or rule.language or "kuery", rule.index
+    elif args.query is None:
+        print("detection match: a QUERY (or --rule) is required", file=sys.stderr)
+        return EXIT_USAGE
+    else:
+        query, language = args.query, args.language or "kuery"
+    if language not in LANGUAGES:
+        return _unsupported(language, query, rule)
+    schema = _schema(args.fields, index)
+    if language == "eql":
+        return _run_eql(args, query, schema, rule)
     try:
-        if args.rule is not None:
-            if args.query is not None and args.events is None:
-                args.events = Path(args.query)
-            elif args.query is not None:
-                print("detection match: give either QUERY or --rule, not both", file=sys.stderr)
-                return EXIT_USAGE
-            query, language, index = _from_rule(args.rule)
-            language = args.language or language
-        elif args.query is None:
-            print("detection match: a QUERY (or --rule) is required", file=sys.stderr)
-            return EXIT_USAGE
-        else:
-            query, language = args.query, args.language or "kuery"
-        if language not in LANGUAGES:
-            print(f"detection match: language {language!r} is not supported (supported: {', '.join(LANGUAGES)})", file=sys.stderr)
-            return EXIT_USAGE
-        schema = _schema(args.fields, index)
-        if language == "eql":
-            return _run_eql(args, query, schema)
         predicate = compile(query, schema)
-        count = 0
-        for line_no in matching_lines(predicate, args.events):
-            count += 1
-            if not args.count:
-                print(line_no)
-        if args.count:
-            print(count)
-        return EXIT_OK if count else EXIT_NO_MATCH
     except KqlError as exc:
-        print(f"detection match: invalid query: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except DetectionError as exc:
-        for diag in exc.diagnostics:
-            print(diag.format(), file=sys.stderr)
-        return EXIT_USAGE
-    except SystemExit as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_USAGE
+        if rule is None:  # keep the parser's own wording: it already says line, column and caret
+            raise DetectionError([Diagnostic(Location(QUERY_PATH, exc.line, exc.column), CODE_QUERY,
+                                             f"invalid query: {exc}")]) from None
+        raise _query_error(exc, query, rule) from None
+    count = 0
+    for line_no in matching_lines(predicate, args.events):
+        count += 1
+        if not args.count:
+            print(line_no)
+    if args.count:
+        print(count)
+    return EXIT_OK if count else EXIT_NO_MATCH
 
 
-def _run_eql(args: argparse.Namespace, query: str, schema: FieldSchema) -> int:
+def _unsupported(language: str, query: str, rule) -> int:
+    if language == "esql":  # still worth telling where an ES|QL rule's query is broken
+        from detection import esql
+
+        try:
+            esql.parse(query)
+        except esql.EsqlError as exc:
+            raise _query_error(exc, query, rule, "ES|QL") from None
+    message = f"language {language!r} is not supported (supported: {', '.join(LANGUAGES)})"
+    if rule is not None and "language" in rule.rule:
+        raise DetectionError([Diagnostic(rule.location(("rule", "language")), CODE_LANGUAGE, message,
+                                         hint="run this rule's fixture cases with `detection test`")])
+    print(f"detection match: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _run_eql(args: argparse.Namespace, query: str, schema: FieldSchema, rule=None) -> int:
     """EQL: one output line per match; a sequence prints its events' line numbers, space-separated."""
     from detection import eql
     from detection.event_files import iter_ndjson
 
     options: dict[str, str] = {}
-    if args.rule is not None:  # the rule's own EQL settings (event_category_override and friends)
-        from detection.loader import load_rule_file
-
-        rule = load_rule_file(args.rule).rule
+    if rule is not None:  # the rule's own EQL settings (event_category_override and friends)
         for key, option in (("event_category_override", "event_category_field"),
                             ("timestamp_field", "timestamp_field"), ("tiebreaker_field", "tiebreaker_field")):
-            if rule.get(key):
-                options[option] = rule[key]
+            if rule.rule.get(key):
+                options[option] = rule.rule[key]
     numbered = list(iter_ndjson(args.events))
     try:
         matches = eql.match_lines(query, [e for _, e in numbered], lines=[n for n, _ in numbered],
                                   fields=schema, **options)
     except eql.EqlError as exc:
-        print(f"detection match: invalid query: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        raise _query_error(exc, query, rule, "EQL") from None
     if args.count:
         print(len(matches))
     else:
