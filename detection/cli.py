@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 
 from detection import __version__
@@ -44,6 +46,8 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="detection", description="Detection-as-code for Elastic Security.")
     parser.add_argument("--version", action="version", version=f"detection {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an internal error (also: DETECTION_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
         module = importlib.import_module(f"detection.commands.{name}")
@@ -63,6 +67,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: a bug, reported without a dump
+        return _internal_error(exc, debug=args.debug or os.environ.get("DETECTION_DEBUG", "") not in ("", "0"))
+
+
+def _internal_error(exc: Exception, debug: bool) -> int:
+    if debug:
+        traceback.print_exc()
+    print(f"detection: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+    print("please report this with the command line" + ("" if debug else
+          " (run again with --debug or DETECTION_DEBUG=1 for the traceback)"), file=sys.stderr)
+    return EXIT_USAGE
 
 
 if __name__ == "__main__":
