@@ -36,3 +36,23 @@ def make_rule(tmp_path: Path, name: str = "rule.yaml", drop: tuple[str, ...] = (
 def at(minute: int, second: int = 0, day: int = 1) -> str:
     """A timestamp on 2024-05-<day> at 12:<minute>:<second> UTC."""
     return f"2024-05-{day:02d}T12:{minute:02d}:{second:02d}.000Z"
+
+
+def with_block_query(rule: RuleFile, query: str) -> RuleFile:
+    """The rule file rewritten with ``query`` as a YAML literal block (``|-``), reloaded: errors
+    must then point at lines and columns inside the block."""
+    text = rule.path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    at_line = next(i for i, line in enumerate(lines) if line.startswith("  query:"))
+    end = at_line + 1
+    while end < len(lines) and lines[end].startswith("    "):
+        end += 1  # a long query dumped over several lines
+    block = ["  query: |-"] + ["    " + line for line in query.split("\n")]
+    rule.path.write_text("\n".join(lines[:at_line] + block + lines[end:]) + "\n", encoding="utf-8")
+    return load_rule_file(rule.path)
+
+
+def block_position(rule: RuleFile, query_line: int, query_column: int) -> tuple[int, int]:
+    """Where line/column of the block query are in the file (the block is indented by 4)."""
+    first = next(i for i, line in enumerate(rule.text.splitlines(), 1) if line.startswith("  query: |-")) + 1
+    return first + query_line - 1, query_column + 4

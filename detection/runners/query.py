@@ -33,7 +33,7 @@ class QueryDetector(RuleDetector):
 
         window, seen, notes = self.visible(events, now)
         predicate = self.filters.get(window)
-        alerts = [Alert(self.rule.rule_id, i, events[i]) for i in seen if predicate(events[i])]
+        alerts = [Alert(self.rule.rule_id, i, events[i], (i,)) for i in seen if predicate(events[i])]
         notes.append(f"{len(alerts)} of {len(seen)} event(s) match the query")
         return RunResult(alerts[:self.max_signals], notes)
 
