@@ -56,17 +56,25 @@ class RuleCoverage:
 def rule_coverage(rule: RuleFile, cases: Sequence[Case], fields: Any = None) -> RuleCoverage:
     """Which clauses of ``rule``'s query the events of ``cases`` made true, and which false."""
     head = {"rule_id": rule.rule_id, "rule_name": rule.name, "rule_path": rule.display_path}
-    if rule.language != "kuery" or rule.query is None:
-        return RuleCoverage(**head, note=f"coverage is measured for KQL queries only ({rule.type} rule)")
+    if rule.language not in ("kuery", "eql", "esql") or rule.query is None:
+        return RuleCoverage(**head, note=f"coverage is measured for KQL, EQL and ES|QL queries only ({rule.type} rule)")
     from detection import kql
+    from detection.clause_predicates import ClauseError, eql_clauses, esql_clauses
 
     try:
-        tree = kql.parse(rule.query)
-        clauses = []
-        for text, leaf in _distinct(_standalone_leaves(tree)):
-            clauses.append((text, kql.compile(leaf, fields=fields)))
+        if rule.language == "eql":
+            clauses = eql_clauses(rule.query, fields)
+        elif rule.language == "esql":
+            clauses = esql_clauses(rule.query, fields)
+        else:
+            tree = kql.parse(rule.query)
+            clauses = []
+            for text, leaf in _distinct(_standalone_leaves(tree)):
+                clauses.append((text, kql.compile(leaf, fields=fields)))
     except kql.KqlError as exc:
         return RuleCoverage(**head, note=f"the query does not compile: {exc.message}")
+    except ClauseError as exc:
+        return RuleCoverage(**head, note=f"the query does not compile: {exc}")
     events = [event for case in cases for event in case.events]
     if not events:
         return RuleCoverage(**head, clauses=tuple(ClauseCoverage(t, False, False) for t, _ in clauses),
