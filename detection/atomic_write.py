@@ -6,6 +6,10 @@ import os
 import tempfile
 from pathlib import Path
 
+from detection.diagnostics import Diagnostic, Location
+
+CODE_WRITE = "E105"  # a file could not be written (permissions, disk full, a folder in the way)
+
 
 def write_atomic(path: Path | str, data: bytes | str) -> None:
     """Write ``data`` to a temporary file beside ``path``, flush it, then rename it into place."""
@@ -21,12 +25,14 @@ def write_atomic(path: Path | str, data: bytes | str) -> None:
         # mkstemp makes the file 0600; keep the replaced file's mode, or the umask's default.
         os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         # The rename never happened: remove the temporary file so nothing half-written is left.
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(exc, OSError):  # name the file the caller asked for, not the temporary one
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
         raise
 
 
@@ -34,3 +40,11 @@ def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+def write_failure(shown: Path | str, exc: OSError) -> Diagnostic:
+    """The located error for a write that failed; with write_atomic the old file is still whole."""
+    reason = exc.strerror or str(exc)
+    return Diagnostic(Location(str(shown), 0, 0), CODE_WRITE, f"cannot write: {reason}",
+                      hint="the file was left as it was; check the path, its permissions and the free space, "
+                           "then run the command again")

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from detection.atomic_write import write_atomic
+from detection.atomic_write import write_atomic, write_failure
 from detection.baseline import Baseline, find_version_content
 from detection.content_hash import content_hash
 from detection.diagnostics import DetectionError, Diagnostic
@@ -223,6 +223,9 @@ def bump_rules(rules: Sequence[RuleFile], source: PreviousSource, day: _dt.date 
                 outcome.diagnostics.extend(exc.diagnostics)
             else:
                 if write and outcome.new_text != rule.text:
-                    write_atomic(rule.path, outcome.new_text)
+                    try:
+                        write_atomic(rule.path, outcome.new_text)
+                    except OSError as exc:  # the file keeps its old text; the other rules go on
+                        outcome.diagnostics.append(write_failure(rule.display_path, exc))
         outcomes.append(outcome)
     return outcomes

@@ -473,3 +473,119 @@ def test_the_console_script_reports_bad_input_without_a_traceback(repo_copy: Pat
     assert proc.returncode == 1
     assert f"{broken.path}:{broken.lines[0]}:{broken.column}: E101 " in proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+# --------------------------------------------------------------------------- no half-written files
+
+
+def _stage_bump(root: Path) -> tuple[list[str], Path]:
+    """The newest history entry without its hash: bump fills it in, rewriting the rule file
+    (outside git, this is a rewrite bump can do without previous versions)."""
+    rule = root / SEED
+    lines = rule.read_text(encoding="utf-8").splitlines(keepends=True)
+    first_hash = next(i for i, line in enumerate(lines) if line.startswith("    hash: sha256:"))
+    rule.write_text("".join(lines[:first_hash] + lines[first_hash + 1:]), encoding="utf-8")
+    return ["bump", str(SEED), "--date", "2026-12-01"], rule
+
+
+def _stage_import(root: Path) -> tuple[list[str], Path]:
+    """Re-importing the seed rule over its own file (--force): the file would be replaced."""
+    (root / KIBANA).write_text(_kibana_line(root) + "\n", encoding="utf-8")
+    return ["import", str(KIBANA), "--into", "rules/aws", "--force"], root / SEED
+
+
+def _stage_docs(root: Path) -> tuple[list[str], Path]:
+    old = root / "docs-out" / "index.md"
+    old.parent.mkdir()
+    old.write_text("stale index\n", encoding="utf-8")
+    return ["docs", str(SEED), "-o", "docs-out"], old
+
+
+def _stage_package(root: Path) -> tuple[list[str], Path]:
+    old = root / "dist-out" / "rules.ndjson"
+    old.parent.mkdir()
+    old.write_text("{}\n", encoding="utf-8")
+    return ["package", str(SEED), "-o", "dist-out"], old
+
+
+def _stage_export(root: Path) -> tuple[list[str], Path]:
+    old = root / "out.ndjson"
+    old.write_text("previous export\n", encoding="utf-8")
+    return ["export", str(SEED), "-o", str(old.name)], old
+
+
+def _stage_new(root: Path) -> tuple[list[str], Path]:
+    return ["new", "--name", "Robustness Probe", "--type", "query", "--severity", "low", "--index", "logs-*",
+            "--no-input", "--dir", "aws"], root / "rules" / "aws" / "robustness_probe.yaml"
+
+
+def _stage_fmt(root: Path) -> tuple[list[str], Path]:
+    rule = root / SEED
+    text = rule.read_text(encoding="utf-8")
+    # severity and risk_score swapped: out of the canonical key order, so fmt rewrites the file
+    text = text.replace("  severity: low\n  risk_score: 21\n", "  risk_score: 21\n  severity: low\n", 1)
+    rule.write_text(text, encoding="utf-8")
+    return ["fmt", str(SEED)], rule
+
+
+WRITERS = {"bump": _stage_bump, "import": _stage_import, "docs": _stage_docs, "package": _stage_package,
+           "export": _stage_export, "new": _stage_new, "fmt": _stage_fmt}
+WRITING = [c for c in cli.COMMANDS if c in WRITERS]
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("failure", ["replace", "fsync"])
+@pytest.mark.parametrize("command", WRITING)
+def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(command: str, failure: str, repo_copy: Path,
+                                                                 monkeypatch, capsys):
+    argv, target = WRITERS[command](repo_copy)
+    before = _snapshot(repo_copy)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, failure, disk_full)
+    result = run_cli(argv, repo_copy, monkeypatch, capsys)
+
+    for word in CRASH_WORDS:
+        assert word not in result.text, result.text
+    assert result.code == 2, f"exit {result.code}\n{result.text}"
+    assert "No space left on device" in result.err
+    # Nothing changed on disk: the target keeps its bytes (or still does not exist), no temp file.
+    assert _snapshot(repo_copy) == before
+    assert target.exists() == (str(target.relative_to(repo_copy)) in before)
+
+
+@pytest.mark.parametrize("command", WRITING)
+def test_the_write_scenarios_do_write_without_a_failure(command: str, repo_copy: Path, monkeypatch, capsys):
+    """The failure test above means something only if these command lines do write the target."""
+    argv, target = WRITERS[command](repo_copy)
+    before = target.read_bytes() if target.exists() else None
+    result = run_cli(argv, repo_copy, monkeypatch, capsys)
+    assert result.code == 0, result.text
+    assert target.read_bytes() != before
+    assert not [p for p in repo_copy.rglob("*.tmp")]
+
+
+REPORT_OUTPUTS = {
+    "test": ["test", str(SEED), "-o", "report-dir"],
+    "lint": ["lint", str(SEED), "-o", "report-dir"],
+    "check": ["check", str(SEED), "--junit", "report-dir"],
+    "export": ["export", str(SEED), "-o", "report-dir"],
+    "backtest": ["backtest", str(SEED), str(EVENTS), "--out", "report-dir"],
+}
+
+
+@pytest.mark.parametrize("command", [c for c in cli.COMMANDS if c in REPORT_OUTPUTS])
+def test_a_folder_as_the_output_file_is_an_error(command: str, repo_copy: Path, monkeypatch, capsys):
+    (repo_copy / "report-dir").mkdir()
+    _good_events(repo_copy)
+    result = run_cli(REPORT_OUTPUTS[command], repo_copy, monkeypatch, capsys)
+    for word in CRASH_WORDS:
+        assert word not in result.text, result.text
+    assert result.code == 2, result.text
+    assert "report-dir" in result.err
+    assert (repo_copy / "report-dir").is_dir() and not any((repo_copy / "report-dir").iterdir())

@@ -8,6 +8,7 @@ import difflib
 import sys
 from pathlib import Path
 
+from detection.atomic_write import CODE_WRITE
 from detection.commands.common import add_rules_dir_option, print_diagnostics, rule_paths
 from detection.config import load_config
 from detection.diagnostics import DetectionError
@@ -58,10 +59,12 @@ def run(args: argparse.Namespace) -> int:
     print_diagnostics(loaded.diagnostics, "text", stream=sys.stderr)
     outcomes = bump_rules(loaded.rules, source, args.date, args.stack, args.summary, write=not args.dry_run)
     failed = bool(loaded.diagnostics)
+    unwritable = False
     changed = 0
     for outcome in outcomes:
         if outcome.diagnostics:
             failed = True
+            unwritable = unwritable or any(d.code == CODE_WRITE for d in outcome.diagnostics)
             print_diagnostics(outcome.diagnostics, "text", stream=sys.stderr)
             continue
         if not outcome.changed:
@@ -74,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
                                                        outcome.new_text.splitlines(True), f"a/{shown}", f"b/{shown}"))
     verb = "would change" if args.dry_run else "changed"
     print(f"{verb} {changed} of {len(outcomes)} rule(s); previous values from {source.label}", file=sys.stderr)
-    return 1 if failed else 0
+    return 2 if unwritable else 1 if failed else 0
 
 
 def _previous_source(args: argparse.Namespace):

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from detection.atomic_write import write_atomic, write_failure
 from detection.commands.common import add_format_option, print_diagnostics
 from detection.config import load_config
 from detection.diagnostics import DetectionError
@@ -49,8 +50,8 @@ def run(args: argparse.Namespace) -> int:
     for target, render in ((args.junit, render_junit), (args.sarif, render_sarif)):
         if target is not None:
             try:
-                target.write_text(render(report), encoding="utf-8")
+                write_atomic(target, render(report))
             except OSError as exc:
-                print(f"{target}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+                print_diagnostics([write_failure(target, exc)], stream=sys.stderr)
                 return 2
     return report.exit_code

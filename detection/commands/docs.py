@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from detection.atomic_write import write_failure
 from detection.commands.common import add_rules_dir_option, print_diagnostics, rule_paths
 from detection.config import load_config
 from detection.diagnostics import DetectionError
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         written = write_docs(files, out)
     except OSError as exc:
-        print(f"{out}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+        print_diagnostics([write_failure(exc.filename or out, exc)], stream=sys.stderr)
         return 2
     print(f"{len(files)} docs file(s) in {display(out)}, {len(written)} changed", file=sys.stderr)
     return 0

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from detection.atomic_write import write_atomic
+from detection.atomic_write import write_atomic, write_failure
 from detection.commands.common import add_rules_dir_option, print_diagnostics, rule_paths
 from detection.config import load_config
 from detection.diagnostics import DetectionError
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             write_atomic(args.output, text)
         except OSError as exc:
-            print(f"{args.output}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+            print_diagnostics([write_failure(args.output, exc)], stream=sys.stderr)
             return 2
     skipped = f", {len(result.skipped)} deprecated left out" if result.skipped else ""
     where = f" to {args.output}" if args.output else ""

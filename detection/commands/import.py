@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from detection.atomic_write import write_failure
 from detection.commands.common import print_diagnostics
 from detection.config import load_config
 from detection.diagnostics import DetectionError
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         written = apply_import(plan)
     except OSError as exc:
-        print(f"{exc.filename or into}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+        print_diagnostics([write_failure(exc.filename or into, exc)], stream=sys.stderr)
         return 2
     for path in written:
         print(f"wrote {display(path)}")

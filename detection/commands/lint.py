@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from detection.atomic_write import write_atomic, write_failure
 from detection.commands.common import add_rules_dir_option, print_diagnostics, rule_paths
 from detection.config import load_config
 from detection.diagnostics import DetectionError
@@ -44,7 +45,15 @@ def run(args: argparse.Namespace) -> int:
         print_diagnostics(exc.diagnostics, "text", stream=sys.stderr)
         return 2
     report = lint_paths(paths, config, settings=settings)
+    try:
+        _write_report(args, report, config, settings, CHECKS)
+    except OSError as exc:
+        print_diagnostics([write_failure(args.output or "<stdout>", exc)], stream=sys.stderr)
+        return 2
+    return report.exit_code
 
+
+def _write_report(args: argparse.Namespace, report, config, settings, checks) -> None:
     if args.format == "json":
         from detection.lint.report import report_json
 
@@ -52,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.format == "sarif":
         from detection.lint.sarif import to_sarif
 
-        log = to_sarif(report.findings, CHECKS, root=config.root, suppressed=report.suppressed,
+        log = to_sarif(report.findings, checks, root=config.root, suppressed=report.suppressed,
                        docs_url=settings.docs_url)
         _emit(json.dumps(log, indent=2, ensure_ascii=False) + "\n", args.output)
     else:
@@ -60,15 +69,13 @@ def run(args: argparse.Namespace) -> int:
 
         _emit("".join(d.format() + "\n" for d in report.findings), args.output)
         print(summary_line(report), file=sys.stderr)
-    return report.exit_code
 
 
 def _emit(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text)
         return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
+    write_atomic(output, text)
 
 
 def _explain(code: str, checks) -> int:

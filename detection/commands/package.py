@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from detection.atomic_write import write_failure
 from detection.commands.common import add_rules_dir_option, print_diagnostics, rule_paths
 from detection.commands.export import settings_for
 from detection.config import load_config
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         written = write_package(build_package(export, root=config.root), out)
     except OSError as exc:
-        print(f"{out}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+        print_diagnostics([write_failure(exc.filename or out, exc)], stream=sys.stderr)
         return 2
     for path in written:
         print(f"wrote {display(path)}")

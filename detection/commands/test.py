@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from detection.atomic_write import write_atomic, write_failure
 from detection.commands.common import print_diagnostics
 from detection.config import load_config
 from detection.diagnostics import DetectionError
@@ -57,7 +58,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         text = reporting.render_text(result, verbose=args.verbose)
     if args.output:
-        args.output.write_text(text, encoding="utf-8")
+        try:
+            write_atomic(args.output, text)
+        except OSError as exc:
+            print_diagnostics([write_failure(args.output, exc)], stream=sys.stderr)
+            return 2
         if args.format != "text":
             print(reporting.summary_line(result), file=sys.stderr)
     else:
