@@ -1,0 +1,458 @@
+"""Run rules over recorded events (NDJSON, gzipped or not) and count their alerts.
+
+The stream is read in chunks of whole lines (``CHUNK_SIZE`` bytes), so memory stays flat
+whatever the input size. Each chunk goes through three filters before a predicate runs: the
+byte prefilter (:mod:`detection.prefilter`) drops lines no rule can match without decoding them,
+orjson decodes the rest, and the rule index (:mod:`detection.rule_index`) hands each event only
+to the rules that could match it. Chunks are spread over worker processes, at most two per
+worker in flight; results come back in input order, so alerts are listed as the plain loop
+(:func:`plain_backtest`) lists them: by file, line, then rule order.
+
+Per-event rules only: KQL and Lucene query rules, and EQL event queries. Threshold, new_terms,
+ES|QL rules and EQL sequences need the whole time-ordered stream and are reported as not
+supported, as are rules with ``filters``. ``max_signals`` is not applied: a backtest counts every
+match, not one rule run's worth.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import multiprocessing
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from detection.diagnostics import DetectionError, Diagnostic, Location, Severity
+from detection.event_files import CODE_BAD_JSON, CODE_NOT_OBJECT, CODE_UNREADABLE
+from detection.kql.requirements import RequiredTerms
+from detection.loader import display
+from detection.model import RuleFile
+from detection.prefilter import Prefilter, build_prefilter, count_lines
+from detection.rule_index import IndexedRule, RuleIndex
+
+CHUNK_SIZE = 4 << 20  # bytes per task: big enough to amortise the hand-over, small enough to spread
+EVENT_SUFFIXES = (".ndjson", ".jsonl", ".ndjson.gz", ".jsonl.gz")
+MAX_REPORTED_ERRORS = 20  # bad lines listed in full; the rest are counted
+CODE_NO_EVENTS = "E204"  # a folder with no event files
+
+
+@dataclass(frozen=True)
+class RuleRef:
+    """What the report needs of a rule (small and picklable)."""
+
+    rule_id: str
+    name: str
+    path: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    rule: RuleRef
+    reason: str
+
+
+@dataclass
+class Matcher:
+    """Everything a worker needs to turn a chunk of lines into hits."""
+
+    index: RuleIndex
+    prefilter: Prefilter
+    use_index: bool = True
+
+    def match(self, event: Mapping) -> list[int]:
+        if self.use_index:
+            return self.index.matching_positions(event)
+        predicates = self.index.predicates
+        return [p for p in range(len(predicates)) if predicates[p](event)]
+
+    def scan(self, chunk: bytes, keep_events: bool) -> ChunkResult:
+        result = ChunkResult(lines=count_lines(chunk))
+        loads, match = _loads, self.match
+        for number, line in self.prefilter.lines(chunk):
+            try:
+                event = loads(line)
+            except ValueError as exc:
+                if line.strip():
+                    result.add_error(number, getattr(exc, "colno", 1), CODE_BAD_JSON, f"invalid JSON: {_reason(exc)}")
+                continue
+            result.decoded += 1
+            if event.__class__ is not dict:
+                result.add_error(number, 1, CODE_NOT_OBJECT, f"an event is a JSON object, not {type(event).__name__}")
+                continue
+            positions = match(event)
+            if positions:
+                for position in positions:
+                    result.hits.append((number, position))
+                if keep_events:
+                    result.events[number] = line.strip()
+        return result
+
+
+@dataclass
+class ChunkResult:
+    lines: int = 0
+    decoded: int = 0
+    hits: list[tuple[int, int]] = field(default_factory=list)  # (line in chunk, rule position)
+    events: dict[int, bytes] = field(default_factory=dict)  # raw lines of hits, when asked for
+    errors: list[tuple[int, int, str, str]] = field(default_factory=list)  # (line, column, code, message)
+    error_count: int = 0
+
+    def add_error(self, number: int, column: int, code: str, message: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append((number, column, code, message))
+
+
+@dataclass
+class BacktestPlan:
+    """The selected rules, compiled; ``skipped`` are the ones a backtest cannot run."""
+
+    rules: list[RuleRef]
+    matcher: Matcher
+    skipped: list[Skipped] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+@dataclass
+class RuleCount:
+    rule: RuleRef
+    alerts: int = 0
+
+
+@dataclass
+class BacktestResult:
+    counts: list[RuleCount]
+    skipped: list[Skipped]
+    files: list[str]
+    lines: int = 0
+    decoded: int = 0
+    bytes_read: int = 0
+    seconds: float = 0.0
+    jobs: int = 1
+    prefilter: str = "off"
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def alerts(self) -> int:
+        return sum(c.alerts for c in self.counts)
+
+    def to_json(self) -> dict:
+        return {
+            "files": self.files,
+            "lines": self.lines,
+            "decoded": self.decoded,
+            "bytes": self.bytes_read,
+            "seconds": round(self.seconds, 3),
+            "jobs": self.jobs,
+            "prefilter": self.prefilter,
+            "alerts": self.alerts,
+            "rules": [{"rule_id": c.rule.rule_id, "name": c.rule.name, "path": c.rule.path, "alerts": c.alerts}
+                      for c in self.counts],
+            "not_supported": [{"rule_id": s.rule.rule_id, "name": s.rule.name, "path": s.rule.path,
+                               "reason": s.reason} for s in self.skipped],
+            "diagnostics": [d.to_json() for d in self.diagnostics],
+        }
+
+
+# --------------------------------------------------------------------------- preparing rules
+
+
+def _loads(line: bytes) -> Any:
+    import orjson
+
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        # orjson is stricter than the json module (NaN, lone surrogates, huge integers): fall back
+        # so that a line means the same here as in every other command.
+        return json.loads(line)
+
+
+def _reason(exc: Exception) -> str:
+    return getattr(exc, "msg", None) or str(exc)
+
+
+def rule_ref(rule: RuleFile) -> RuleRef:
+    return RuleRef(rule.rule_id, rule.name, rule.display_path)
+
+
+def event_predicate(rule: RuleFile, fields: Any) -> tuple[Callable[[Mapping], bool], RequiredTerms]:
+    """The rule as a per-event predicate plus its required terms.
+
+    Raises ``UnsupportedRule`` for rules a backtest cannot run event by event and
+    ``DetectionError`` for queries that do not compile.
+    """
+    from detection import engine
+
+    kind, language = rule.type, rule.language or ""
+    if rule.query is None:
+        raise engine.UnsupportedRule(f"this {kind} rule has no query")
+    if kind in ("query", "saved_query"):
+        if rule.rule.get("filters"):
+            raise engine.UnsupportedRule("rules with `filters` are not supported in backtest: only the query is evaluated")
+        if language == "kuery":
+            from detection.kql.requirements import required_terms
+
+            predicate = engine.compile_kuery(rule, fields)
+            return predicate, required_terms(predicate.kql_node, fields)
+        if language == "lucene":
+            return _lucene_predicate(rule, fields), RequiredTerms()
+    if kind == "eql" and language == "eql":
+        return _eql_predicate(rule, fields)
+    reasons = {
+        "threshold": "threshold rules count events per group over a time window",
+        "new_terms": "new_terms rules compare each value with a history window",
+        "esql": "ES|QL rules aggregate over the whole result",
+        "machine_learning": "machine learning rules read anomaly results, not events",
+        "threat_match": "indicator match rules join events with an indicator index",
+    }
+    why = reasons.get(kind, f"{kind} ({language}) rules have no per-event query")
+    raise engine.UnsupportedRule(f"not supported in backtest: {why}")
+
+
+def _lucene_predicate(rule: RuleFile, fields: Any) -> Callable[[Mapping], bool]:
+    from detection import engine, lucene
+
+    try:
+        return lucene.compile(rule.query, fields)
+    except lucene.LuceneError as exc:
+        raise engine._query_error(rule, "Lucene", exc) from None
+
+
+def _eql_predicate(rule: RuleFile, fields: Any) -> tuple[Callable[[Mapping], bool], RequiredTerms]:
+    from detection import engine, eql
+    from detection.kql.requirements import eql_required_terms
+
+    category_field = rule.rule.get("event_category_override") or "event.category"
+    try:
+        compiled = eql.compile(rule.query, fields, event_category_field=category_field,
+                               timestamp_field=rule.rule.get("timestamp_field") or "@timestamp",
+                               tiebreaker_field=rule.rule.get("tiebreaker_field"))
+    except eql.EqlError as exc:
+        raise engine._query_error(rule, "EQL", exc) from None
+    if compiled.kind != "event":
+        raise engine.UnsupportedRule(f"not supported in backtest: EQL {compiled.kind} queries need the whole "
+                                     "time-ordered stream")
+    if compiled.query.pipes:
+        raise engine.UnsupportedRule("not supported in backtest: EQL pipes (head/tail) act on one rule run's results")
+    return compiled.matches, eql_required_terms(compiled.query, category_field, fields)
+
+
+def prepare_backtest(rules: Sequence[RuleFile], fields: Any = None, *, use_index: bool = True,
+                     use_prefilter: bool = True) -> BacktestPlan:
+    """Compile the rules once; ``fields`` is the project's whole field schema (narrowed per rule)."""
+    from detection import engine
+    from detection.testing import fields_for
+
+    refs: list[RuleRef] = []
+    indexed: list[IndexedRule] = []
+    skipped: list[Skipped] = []
+    diagnostics: list[Diagnostic] = []
+    for rule in rules:
+        try:
+            predicate, required = event_predicate(rule, fields_for(fields, rule))
+        except engine.UnsupportedRule as exc:
+            skipped.append(Skipped(rule_ref(rule), str(exc)))
+            continue
+        except DetectionError as exc:
+            diagnostics.extend(exc.diagnostics)
+            continue
+        indexed.append(IndexedRule(len(refs), predicate, required))
+        refs.append(rule_ref(rule))
+    index = RuleIndex(indexed)
+    prefilter = build_prefilter(r.requirements for r in indexed) if use_prefilter and indexed else Prefilter(None)
+    return BacktestPlan(refs, Matcher(index, prefilter, use_index), skipped, diagnostics)
+
+
+# --------------------------------------------------------------------------- reading events
+
+
+def is_event_file(path: Path) -> bool:
+    return path.name.endswith(EVENT_SUFFIXES)
+
+
+def discover_event_files(paths: Iterable[Path]) -> list[Path]:
+    """Event files named or under the folders given, each folder's files sorted by path."""
+    found: list[Path] = []
+    problems: list[Diagnostic] = []
+    for base in map(Path, paths):
+        if base.is_dir():
+            inside = sorted(p for p in base.rglob("*") if p.is_file() and is_event_file(p)
+                            and not any(part.startswith(".") for part in p.relative_to(base).parts))
+            if not inside:
+                problems.append(Diagnostic(Location(display(base), 0, 0), CODE_NO_EVENTS,
+                                           "no event files in this folder",
+                                           hint=f"event files end with {', '.join(EVENT_SUFFIXES)}"))
+            found.extend(inside)
+        elif base.is_file():
+            found.append(base)
+        else:
+            problems.append(Diagnostic(Location(str(base), 0, 0), CODE_UNREADABLE, "no such file or directory"))
+    if problems:
+        raise DetectionError(problems)
+    return found
+
+
+def iter_chunks(path: Path, size: int = CHUNK_SIZE) -> Iterator[tuple[bytes, int]]:
+    """(chunk of whole lines, bytes of the file read so far); gzip is recognised by its magic bytes."""
+    with open(path, "rb") as raw:
+        magic = raw.read(2)
+        raw.seek(0)
+        stream: BinaryIO = gzip.GzipFile(fileobj=raw, mode="rb") if magic == b"\x1f\x8b" else raw  # type: ignore[assignment]
+        rest = b""
+        while True:
+            block = stream.read(size)
+            if not block:
+                break
+            data = rest + block if rest else block
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:  # one line longer than a chunk: keep reading until it ends
+                rest = data
+                continue
+            rest = data[cut:]
+            yield data[:cut], raw.tell()
+        if rest:
+            yield rest, raw.tell()
+
+
+# --------------------------------------------------------------------------- running
+
+
+def _worker_init(matcher: Matcher, keep_events: bool) -> None:
+    # Pool workers receive the compiled rules once, through fork; this slot is per process.
+    _WORKER["matcher"] = matcher
+    _WORKER["keep"] = keep_events
+
+
+def _worker_scan(chunk: bytes) -> ChunkResult:
+    return _WORKER["matcher"].scan(chunk, _WORKER["keep"])
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def default_jobs() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def _results(matcher: Matcher, tasks: Iterator[tuple[int, bytes]], jobs: int,
+             keep_events: bool) -> Iterator[tuple[int, ChunkResult]]:
+    """(file number, result) per chunk, in input order."""
+    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        # Without fork the compiled predicates cannot reach workers; one process does it all.
+        for file_no, chunk in tasks:
+            yield file_no, matcher.scan(chunk, keep_events)
+        return
+    context = multiprocessing.get_context("fork")
+    with context.Pool(jobs, initializer=_worker_init, initargs=(matcher, keep_events)) as pool:
+        pending: deque = deque()
+        for file_no, chunk in tasks:
+            pending.append((file_no, pool.apply_async(_worker_scan, (chunk,))))
+            if len(pending) >= 2 * jobs:  # bounded: memory does not grow with the input
+                done_file, done = pending.popleft()
+                yield done_file, done.get()
+        while pending:
+            done_file, done = pending.popleft()
+            yield done_file, done.get()
+
+
+def run_backtest(plan: BacktestPlan, files: Sequence[Path], *, jobs: int | None = None,
+                 out: BinaryIO | None = None, progress: Callable[[int, int, int, int], None] | None = None,
+                 chunk_size: int = CHUNK_SIZE) -> BacktestResult:
+    """Run the plan's rules over ``files``; alerts go to ``out`` as NDJSON when given.
+
+    ``progress(bytes_done, bytes_total, lines, alerts)`` is called after each chunk.
+    """
+    import orjson
+
+    jobs = jobs or default_jobs()
+    started = time.perf_counter()
+    shown = [display(f) for f in files]
+    result = BacktestResult([RuleCount(r) for r in plan.rules], plan.skipped, shown, jobs=jobs,
+                            prefilter=plan.matcher.prefilter.mode, diagnostics=list(plan.diagnostics))
+    if not plan.rules:
+        result.seconds = time.perf_counter() - started
+        return result
+    sizes = [_size(f) for f in files]
+    total = sum(sizes)
+    done_before = [sum(sizes[:i]) for i in range(len(files))]
+    position = [0] * len(files)  # bytes of each file read so far (compressed, for .gz)
+    names = [orjson.dumps(r.name) for r in plan.rules]
+    ids = [orjson.dumps(r.rule_id) for r in plan.rules]
+    file_names = [orjson.dumps(s) for s in shown]
+    read_errors: list[Diagnostic] = []
+
+    def tasks() -> Iterator[tuple[int, bytes]]:
+        for file_no, path in enumerate(files):
+            try:
+                for chunk, read_so_far in iter_chunks(path, chunk_size):
+                    position[file_no] = read_so_far
+                    yield file_no, chunk
+            except (OSError, EOFError, gzip.BadGzipFile) as exc:
+                read_errors.append(Diagnostic(Location(shown[file_no], 0, 0), CODE_UNREADABLE,
+                                              f"cannot read events file: {getattr(exc, 'strerror', None) or exc}"))
+
+    line_base = [0] * len(files)
+    error_counts = 0
+    for file_no, chunk_result in _results(plan.matcher, tasks(), jobs, out is not None):
+        base = line_base[file_no]
+        for number, rule_pos in chunk_result.hits:
+            result.counts[rule_pos].alerts += 1
+            if out is not None:
+                out.write(b'{"rule_id":' + ids[rule_pos] + b',"rule_name":' + names[rule_pos] + b',"file":'
+                          + file_names[file_no] + b',"line":' + str(base + number + 1).encode() + b',"event":'
+                          + chunk_result.events[number] + b"}\n")
+        for number, column, code, message in chunk_result.errors:
+            if error_counts < MAX_REPORTED_ERRORS:
+                result.diagnostics.append(Diagnostic(Location(shown[file_no], base + number + 1, column), code, message,
+                                                     hint="each line of an events file is one JSON object"))
+            error_counts += 1
+        error_counts += chunk_result.error_count - len(chunk_result.errors)
+        line_base[file_no] += chunk_result.lines
+        result.lines += chunk_result.lines
+        result.decoded += chunk_result.decoded
+        if progress is not None:
+            progress(done_before[file_no] + position[file_no], total, result.lines, result.alerts)
+    if error_counts > MAX_REPORTED_ERRORS:
+        result.diagnostics.append(Diagnostic(Location(shown[-1], 0, 0), CODE_BAD_JSON,
+                                             f"{error_counts - MAX_REPORTED_ERRORS} more bad lines not listed",
+                                             severity=Severity.ERROR))
+    result.diagnostics.extend(read_errors)
+    result.bytes_read = total
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+# --------------------------------------------------------------------------- the reference
+
+
+def plain_backtest(rules: Sequence[tuple[Any, Callable[[Mapping], bool]]], files: Sequence[Path]) -> list[tuple[str, int, Any]]:
+    """The loop the optimised path must agree with: decode every line, run every predicate.
+
+    Returns (file as shown, 1-based line, rule key) per alert, in file, line and rule order.
+    """
+    out = []
+    for path in files:
+        shown = display(path)
+        opener = gzip.open if path.name.endswith(".gz") else open
+        with opener(path, "rb") as handle:
+            for line_no, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                event = json.loads(line)
+                if not isinstance(event, dict):
+                    continue
+                out.extend((shown, line_no, key) for key, predicate in rules if predicate(event))
+    return out
