@@ -24,6 +24,7 @@ COMMANDS: tuple[str, ...] = (
     "validate",
     "lint",
     "match",
+    "backtest",
     "test",
     "export",
     "import",
