@@ -35,6 +35,8 @@ COMMANDS: tuple[str, ...] = (
     "bump",
     "check",
     "changelog",
+    "new",
+    "fmt",
 )
 
 

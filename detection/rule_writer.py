@@ -37,7 +37,7 @@ RULE_ORDER = ("rule_id", "name", "description", "type", "language", "index", "da
               "threat_mapping", "threat_filters", "threat_indicator_path", "threat_language",
               "anomaly_threshold", "machine_learning_job_id", "severity", "risk_score", "interval", "from",
               "to", "max_signals", "enabled", "author", "license", "tags", "false_positives", "references",
-              "note", "setup", "threat")
+              "setup", "note", "threat")
 RULE_LAST = ("version",)
 HISTORY_ORDER = ("version", "date", "stack", "kind", "summary", "changed", "previous", "hash")
 _RESOLVER = Resolver()
@@ -160,6 +160,19 @@ def _differences(expected: Any, actual: Any, path: tuple = ()) -> list[tuple]:
     return [] if same else [()]
 
 
+def _separate_tables(text: str) -> str:
+    """One blank line before each top-level table after the first (the layout `detection fmt` keeps)."""
+    out: list[str] = []
+    seen = False
+    for line in text.split("\n"):
+        if line and not line.startswith((" ", "#")):
+            if seen:
+                out.append("")
+            seen = True
+        out.append(line)
+    return "\n".join(out)
+
+
 def dump_rule_document(document: Mapping[str, Any], header: str | None = None) -> str:
     """YAML text of a rule document that the project's loader reads back as ``document``."""
     force: set[tuple] = set()
@@ -170,7 +183,7 @@ def dump_rule_document(document: Mapping[str, Any], header: str | None = None) -
         if header:
             buffer.write("".join(f"# {line}".rstrip() + "\n" for line in header.splitlines()))
         _yaml().dump(styler.build(document), buffer)
-        text = buffer.getvalue()
+        text = _separate_tables(buffer.getvalue())
         try:
             data, _ = load_yaml(text)
         except YamlProblem:
