@@ -82,7 +82,7 @@ def test_fields_file_changes_types(tmp_path, capsys):
 
 
 def test_unsupported_language(events, capsys):
-    assert main(["match", "--language", "lucene", "a:1", str(events)]) == 2
+    assert main(["match", "--language", "sql", "a:1", str(events)]) == 2
     assert "not supported" in capsys.readouterr().err
 
 

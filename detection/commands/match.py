@@ -16,7 +16,7 @@ CODE_QUERY = "Q101"  # the query does not parse: lint's code for the same proble
 CODE_NO_QUERY = "E301"
 CODE_LANGUAGE = "E302"
 QUERY_PATH = "<query>"  # where a query given on the command line is "located"
-LANGUAGES = ("kuery", "eql")
+LANGUAGES = ("kuery", "eql", "lucene", "esql")
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -112,8 +112,10 @@ def _run(args: argparse.Namespace) -> int:
     schema = _schema(args.fields, index)
     if language == "eql":
         return _run_eql(args, query, schema, rule)
+    if language == "esql":
+        return _run_esql(args, query, schema, rule)
     try:
-        predicate = compile(query, schema)
+        predicate = _lucene(query, schema, rule) if language == "lucene" else compile(query, schema)
     except KqlError as exc:
         if rule is None:  # keep the parser's own wording: it already says line, column and caret
             raise DetectionError([Diagnostic(Location(QUERY_PATH, exc.line, exc.column), CODE_QUERY,
@@ -168,3 +170,35 @@ def _run_eql(args: argparse.Namespace, query: str, schema: FieldSchema, rule=Non
         for lines in matches:
             print(" ".join(map(str, lines)))
     return EXIT_OK if matches else EXIT_NO_MATCH
+
+
+def _lucene(query: str, schema: FieldSchema, rule=None):
+    """A Lucene (query_string) query as a predicate; a bad one is located like a KQL one."""
+    from detection import lucene
+
+    try:
+        return lucene.compile(query, schema)
+    except lucene.LuceneError as exc:
+        raise _query_error(exc, query, rule, "Lucene") from None
+
+
+def _run_esql(args: argparse.Namespace, query: str, schema: FieldSchema, rule=None) -> int:
+    """ES|QL: one output line per result row (each row is one alert of an ES|QL rule), as JSON."""
+    import json
+
+    from detection import esql
+    from detection.event_files import iter_ndjson
+
+    events = [e for _, e in iter_ndjson(args.events)]
+    try:
+        result = esql.execute(query, events, field_types=schema)
+    except esql.EsqlError as exc:
+        raise _query_error(exc, query, rule, "ES|QL") from None
+    if args.count:
+        print(len(result.rows))
+    else:
+        for row in result.rows:
+            print(json.dumps(row, default=str, ensure_ascii=False))
+    for warning in result.warnings:
+        print(f"detection match: warning: {warning.format()}", file=sys.stderr)
+    return EXIT_OK if result.rows else EXIT_NO_MATCH
