@@ -602,3 +602,21 @@ def test_backtest_reports_a_bad_line_that_a_rule_could_match(repo_copy: Path, mo
     result = run_cli(["backtest", str(SEED), broken.path], repo_copy, monkeypatch, capsys)
     assert result.code == 2, result.text
     assert (4, "E201") in [(line, code) for line, _, code in located(result.text, broken.path)], result.text
+
+
+RULES_DIR_ARGV = {
+    "validate": [], "lint": [], "test": [], "check": [], "export": [], "docs": ["-o", "docs-out"],
+    "package": ["-o", "dist-out"], "bump": [], "history": [SEED_ID], "show": [SEED_ID],
+}
+
+
+@pytest.mark.parametrize("command", [c for c in cli.COMMANDS if c in RULES_DIR_ARGV])
+def test_a_missing_rules_dir_is_an_input_error(command: str, repo_copy: Path, monkeypatch, capsys):
+    """A mistyped --rules-dir must not pass as a project with no rules."""
+    result = run_cli([command, "--rules-dir", "no-such-rules", *RULES_DIR_ARGV[command]], repo_copy,
+                     monkeypatch, capsys)
+    for word in CRASH_WORDS:
+        assert word not in result.text, result.text
+    assert result.code == 2, result.text
+    assert located(result.text, "no-such-rules") or "no-such-rules" in result.err, result.text
+    assert not (repo_copy / "docs-out").exists() and not (repo_copy / "dist-out").exists()

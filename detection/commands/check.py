@@ -41,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
     except DetectionError as exc:
         print_diagnostics(exc.diagnostics, "text", stream=sys.stderr)
         return 2
-    missing = missing_paths(args.paths)
+    # Without paths, the configured rule folders: a mistyped rules-dir must not pass as "0 rules".
+    missing = missing_paths(args.paths or config.rules_dirs)
     if missing:
         print_diagnostics(missing, "text", stream=sys.stderr)
         return 2

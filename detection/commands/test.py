@@ -47,6 +47,10 @@ def run(args: argparse.Namespace) -> int:
             print_diagnostics(missing, "text", stream=sys.stderr)
             return 2
         config = load_config(args.paths[0].resolve() if args.paths else None, rules_dir=args.rules_dir)
+        missing = [] if args.paths else missing_paths(config.rules_dirs)
+        if missing:  # a mistyped rules-dir: say so, rather than "no rule" for every fixture
+            print_diagnostics(missing, "text", stream=sys.stderr)
+            return 2
         result = run_tests(config, args.paths, args.rule, args.keyword, coverage=args.coverage)
     except DetectionError as exc:
         print_diagnostics(exc.diagnostics, "text", stream=sys.stderr)
