@@ -3,13 +3,14 @@ elastic/detection-rules checkout (``rules/`` and ``rules_building_block/``)."""
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from detection.diagnostics import DetectionError, Diagnostic, Location
+from detection.sourcemap import SourceMap
+from detection.toml_source import TomlProblem, load_toml
 
 DEFAULT_RULE_DIRS = ("rules", "rules_building_block")
 
@@ -49,9 +50,14 @@ def load_config(root: Path | None = None, rules_dir: Path | None = None) -> Proj
     pyproject = root / "pyproject.toml"
     if pyproject.is_file():
         try:
-            settings = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("detection", {})
-        except tomllib.TOMLDecodeError as exc:
-            raise DetectionError([Diagnostic(Location(str(pyproject), 1, 1), "E101", f"cannot read pyproject.toml: {exc}")]) from None
+            document, source = load_toml(pyproject.read_text(encoding="utf-8"))
+        except TomlProblem as exc:
+            raise DetectionError([Diagnostic(Location(str(pyproject), exc.line, exc.column), "E101",
+                                             f"cannot read pyproject.toml: {exc.message}")]) from None
+        settings = document.get("tool", {}).get("detection", {})
+        problems = _setting_problems(settings, source, str(pyproject))
+        if problems:
+            raise DetectionError(problems)
     if rules_dir is not None:
         rules_dirs: tuple[Path, ...] = (Path(rules_dir),)
     elif "rules-dir" in settings or "rules-dirs" in settings:
@@ -71,3 +77,36 @@ def load_config(root: Path | None = None, rules_dir: Path | None = None) -> Proj
         lint=settings.get("lint", {}),
         settings=settings,
     )
+
+
+# [tool.detection] keys read here, with the TOML type each needs; a wrong type would otherwise
+# fail deep inside a command (a number as a folder name) or pass silently ("yes" as true).
+_SETTING_TYPES: dict[tuple[str, ...], tuple[type, str]] = {
+    ("rules-dir",): (str, "a folder name in quotes"),
+    ("rules-dirs",): (list, "a list of folder names"),
+    ("fixtures-dir",): (str, "a folder name in quotes"),
+    ("fields-dir",): (str, "a folder name in quotes"),
+    ("policy",): (dict, "a table ([tool.detection.policy])"),
+    ("policy", "require-positive"): (bool, "true or false"),
+    ("policy", "require-negative"): (bool, "true or false"),
+    ("policy", "exempt-maturities"): (list, "a list of maturities"),
+    ("lint",): (dict, "a table ([tool.detection.lint])"),
+}
+_STRING_LISTS = {("rules-dirs",), ("policy", "exempt-maturities")}
+
+
+def _setting_problems(settings: Mapping[str, Any], source: SourceMap, shown: str) -> list[Diagnostic]:
+    problems = []
+    for key, (wanted, what) in _SETTING_TYPES.items():
+        value: Any = settings
+        for part in key:
+            value = value.get(part) if isinstance(value, Mapping) else None
+        if value is None:
+            continue
+        bad = not isinstance(value, wanted) or (key in _STRING_LISTS and not all(isinstance(v, str) for v in value))
+        if bad:
+            line, column = source.value(("tool", "detection", *key))
+            problems.append(Diagnostic(Location(shown, line, column), "S103",
+                                       f"[tool.detection] {'.'.join(key)} must be {what}, not {value!r}",
+                                       hint=f"write {'.'.join(key)} as {what}"))
+    return problems

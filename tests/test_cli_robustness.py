@@ -620,3 +620,20 @@ def test_a_missing_rules_dir_is_an_input_error(command: str, repo_copy: Path, mo
     assert result.code == 2, result.text
     assert located(result.text, "no-such-rules") or "no-such-rules" in result.err, result.text
     assert not (repo_copy / "docs-out").exists() and not (repo_copy / "dist-out").exists()
+
+
+@pytest.mark.parametrize(("settings", "position", "code"), [
+    ("[tool.detection\nrules-dir = 'rules'\n", (1, 16), "E101"),
+    ("[tool.detection]\nrules-dir = 1\n", (2, 13), "S103"),
+    ("[tool.detection]\n[tool.detection.policy]\nrequire-positive = 'yes'\n", (3, 20), "S103"),
+], ids=["syntax", "folder-as-number", "string-as-bool"])
+@pytest.mark.parametrize("command", [c for c in ("validate", "test", "check") if c in cli.COMMANDS])
+def test_bad_project_settings_are_located_in_pyproject(command: str, settings: str, position: tuple[int, int],
+                                                       code: str, repo_copy: Path, monkeypatch, capsys):
+    (repo_copy / "pyproject.toml").write_text(settings, encoding="utf-8")
+    result = run_cli([command], repo_copy, monkeypatch, capsys)
+    for word in CRASH_WORDS:
+        assert word not in result.text, result.text
+    assert result.code == 2, result.text
+    shown = str((repo_copy / "pyproject.toml").resolve())
+    assert (*position, code) in located(result.text, shown), result.text
