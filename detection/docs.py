@@ -201,6 +201,34 @@ def _threat_lines(threat: Iterable[Any]) -> list[str]:
     return lines
 
 
+_LANGUAGE_NAMES = {"kuery": "KQL", "lucene": "Lucene", "eql": "EQL", "esql": "ES|QL"}
+
+
+def _type_facts(rule: RuleFile) -> list[str]:
+    """The settings that say what a rule of this type alerts on, besides its query."""
+    r = rule.rule
+    facts = []
+    if rule.language:
+        facts.append(f"- **Query language**: {_LANGUAGE_NAMES.get(rule.language, rule.language)}")
+    threshold = r.get("threshold")
+    if isinstance(threshold, Mapping):
+        grouped = threshold.get("field") or []
+        grouped = [grouped] if isinstance(grouped, str) else list(grouped)
+        by = ", ".join(f"`{f}`" for f in grouped) if grouped else "nothing (all matching events)"
+        facts.append(f"- **Threshold**: at least {threshold.get('value')} events grouped by {by}")
+        for item in threshold.get("cardinality") or []:
+            if isinstance(item, Mapping):
+                facts.append(f"- **Threshold cardinality**: at least {item.get('value')} distinct `{item.get('field')}`")
+    if r.get("new_terms_fields"):
+        facts.append("- **New terms fields**: " + ", ".join(f"`{f}`" for f in r["new_terms_fields"]))
+        facts.append(f"- **History window starts**: `{r.get('history_window_start', '')}` (date math)")
+    for key, label in (("event_category_override", "Event category field"), ("timestamp_field", "Timestamp field"),
+                       ("tiebreaker_field", "Tiebreaker field"), ("timestamp_override", "Timestamp override")):
+        if r.get(key):
+            facts.append(f"- **{label}**: `{r[key]}`")
+    return facts
+
+
 def rule_page(rule: RuleFile) -> str:
     """One rule's reference page."""
     r = rule.rule  # already in Kibana form (the loader normalises it)
@@ -209,7 +237,7 @@ def rule_page(rule: RuleFile) -> str:
         reason = rule.metadata.get("deprecated_reason")
         lines += [f"> **Deprecated**{': ' + reason if reason else ''}", ""]
     lines += [str(r.get("description", "")).strip(), ""]
-    facts: list[str] = [f"- **Rule type**: {rule.type}"]
+    facts: list[str] = [f"- **Rule type**: {rule.type}"] + _type_facts(rule)
     if r.get("index"):
         facts.append("- **Rule indices**:")
         facts += _bullets([f"`{i}`" for i in r["index"]])

@@ -28,7 +28,8 @@ from detection.resources import data_path
 
 INTEGRATIONS_FILE = "kibana_integrations.json"
 UNKNOWN_TYPE = "unknown"
-_LANGUAGE_MODULES = {"kuery": "detection.kql", "eql": "detection.eql", "esql": "detection.esql"}
+_LANGUAGE_MODULES = {"kuery": "detection.kql", "eql": "detection.eql", "esql": "detection.esql",
+                     "lucene": "detection.lucene"}
 # event.dataset / data_stream.dataset values as KQL (field:value, field:(a or b)), EQL and ES|QL
 # (==, :, in (...)) write them; wildcard values name no single dataset and are skipped.
 _DATASET_FIELD = re.compile(r"\b(?:event|data_stream)\.dataset\s*(?::|==|\bin\b)\s*(\([^)]*\)|\"[^\"]*\"|[\w.\-*]+)")

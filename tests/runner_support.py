@@ -15,7 +15,7 @@ from .conftest import SEED_RULE
 AWS_INDEX = ["logs-aws*"]
 
 
-def make_rule(tmp_path: Path, name: str = "rule.yaml", drop: tuple[str, ...] = (), **settings: Any) -> RuleFile:
+def make_rule(tmp_path: Path, filename: str = "rule.yaml", drop: tuple[str, ...] = (), **settings: Any) -> RuleFile:
     """The seed rule file with ``settings`` merged into its rule table (a key set to None is
     removed), written to ``tmp_path`` and loaded like any rule."""
     document = yaml.safe_load(SEED_RULE.read_text(encoding="utf-8"))
@@ -28,7 +28,7 @@ def make_rule(tmp_path: Path, name: str = "rule.yaml", drop: tuple[str, ...] = (
         else:
             rule[key] = value
     document.pop("history", None)
-    path = tmp_path / name
+    path = tmp_path / filename
     path.write_text(yaml.safe_dump(document, sort_keys=False, width=1000), encoding="utf-8")
     return load_rule_file(path)
 

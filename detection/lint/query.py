@@ -68,28 +68,32 @@ def _syntax_hint(text: str, offset: int) -> str:
     return "check the query at this position (KQL keywords are and, or, not; values with spaces need quotes)"
 
 
+# language -> (its package's error class, its name in messages)
+_OTHER_LANGUAGES = {"eql": ("EqlError", "EQL"), "esql": ("EsqlError", "ES|QL"), "lucene": ("LuceneError", "Lucene")}
+
+
 def _other_language_syntax(ctx: RuleContext) -> Iterator[Diagnostic]:
-    """EQL and ES|QL rules: report parse errors when those parsers are installed."""
+    """EQL, ES|QL and Lucene rules: report parse errors when those parsers are installed."""
     language, text = ctx.rule.language, ctx.rule.query
-    if language not in ("eql", "esql") or not isinstance(text, str):
+    if language not in _OTHER_LANGUAGES or not isinstance(text, str):
         return
     try:
         module = __import__(f"detection.{language}", fromlist=["parse"])
     except ImportError:
         return
-    error_type = getattr(module, "EqlError" if language == "eql" else "EsqlError", None)
+    error_type = getattr(module, _OTHER_LANGUAGES[language][0], None)
     if error_type is None or not hasattr(module, "parse"):
         return
     try:
         module.parse(text)
     except error_type as exc:
         # Features our parser does not implement are not the rule's fault.
-        if type(exc).__name__.endswith("Unsupported"):
+        if type(exc).__name__.endswith("Unsupported") or getattr(exc, "code", None) == "LUC002":
             return
         line, column = getattr(exc, "line", 1), getattr(exc, "column", 1)
         offset = _offset_of(text, line, column)
         message = getattr(exc, "message", None) or str(exc).splitlines()[0]
-        label = "EQL" if language == "eql" else "ES|QL"
+        label = _OTHER_LANGUAGES[language][1]
         yield Diagnostic(ctx.at_offset(("rule", "query"), offset), "Q101", f"{label} syntax error: {message}",
                          hint="fix the query at this position")
 
