@@ -587,6 +587,10 @@ def test_the_write_scenarios_do_write_without_a_failure(command: str, seed_repo:
     assert result.code == 0, result.text
     assert target.read_bytes() != before
     assert not [p for p in seed_repo.rglob("*.tmp")]
+    if command in ("bump", "fmt"):  # rule rewriters keep every comment the author wrote
+        comments = [line.strip() for line in before.decode().splitlines() if line.lstrip().startswith("#")]
+        after = target.read_text(encoding="utf-8")
+        assert comments and all(c in after for c in comments)
 
 
 REPORT_OUTPUTS = {
