@@ -97,10 +97,14 @@ def compile_query(query: str | Node, fields: FieldSchema | Mapping | None = None
     bad syntax and for clauses Elasticsearch would reject (a word on a numeric field...)."""
     node, compiler = build(query, fields, now)
     try:
-        predicate = compiler.closure(node)
+        compiler.closure(node)  # every clause checked first: located errors
+        body = compiler.source(node)  # then KQL's inline code for the common keyword clauses
     except KqlError as exc:
         raise as_lucene_error(exc) from None
-    predicate.lucene_node = node  # type: ignore[attr-defined]
+    namespace = dict(compiler.namespace)
+    exec(compile(f"def _lucene_predicate(d):\n    return {body}\n", "<lucene>", "exec"), namespace)  # noqa: S102
+    predicate = namespace["_lucene_predicate"]
+    predicate.lucene_node = node
     return predicate
 
 

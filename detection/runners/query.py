@@ -34,7 +34,8 @@ class QueryDetector(RuleDetector):
         window, seen, notes = self.visible(events, now)
         predicate = self.filters.get(window)
         alerts = [Alert(self.rule.rule_id, i, events[i], (i,)) for i in seen if predicate(events[i])]
-        notes.append(f"{len(alerts)} of {len(seen)} event(s) match the query")
+        if window is not None:  # without a window the expected/actual counts already say it all
+            notes.append(f"{len(alerts)} of {len(seen)} event(s) in the window match the query")
         return RunResult(alerts[:self.max_signals], notes)
 
 
