@@ -656,3 +656,38 @@ def test_bad_project_settings_are_located_in_pyproject(command: str, settings: s
     assert result.code == 2, result.text
     shown = str((seed_repo / "pyproject.toml").resolve())
     assert (*position, code) in located(result.text, shown), result.text
+
+
+JSON_ARGV = {
+    "validate": lambda b: ["validate", "--format", "json", b.path],
+    "lint": lambda b: ["lint", "--format", "json", b.path],
+    "test": lambda b: ["test", "--format", "json", b.path],
+    "check": lambda b: ["check", "--format", "json", b.path],
+    "backtest": lambda b: ["backtest", "--format", "json", b.path, str(EVENTS)],
+}
+
+
+def _json_positions(value) -> list[tuple[int, int, str]]:
+    """Every (line, column, code) found in a JSON report, wherever it nests them."""
+    found = []
+    if isinstance(value, dict):
+        if isinstance(value.get("line"), int) and isinstance(value.get("code"), str):
+            found.append((value["line"], value.get("column"), value["code"]))
+        for item in value.values():
+            found += _json_positions(item)
+    elif isinstance(value, list):
+        for item in value:
+            found += _json_positions(item)
+    return found
+
+
+@pytest.mark.parametrize("command", [c for c in cli.COMMANDS if c in JSON_ARGV])
+def test_json_output_stays_json_and_carries_the_located_error(command: str, seed_repo: Path, monkeypatch, capsys):
+    import json
+
+    broken = rule_yaml_syntax(seed_repo)
+    _good_events(seed_repo)
+    result = run_cli(JSON_ARGV[command](broken), seed_repo, monkeypatch, capsys)
+    assert result.code in (1, 2), result.text
+    report = json.loads(result.out)
+    assert (broken.lines[0], broken.column, "E101") in _json_positions(report), result.out
