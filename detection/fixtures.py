@@ -61,7 +61,12 @@ class Expectation:
             return "an alert"
         if self.alerts == 0:
             return "no alert"
-        return f"{self.alerts} alert" + ("" if self.alerts == 1 else "s")
+        text = f"{self.alerts} alert" + ("" if self.alerts == 1 else "s")
+        if self.details:
+            from detection.runners.expect import describe_wanted
+
+            text += " (" + " / ".join(describe_wanted(d) for d in self.details) + ")"
+        return text
 
 
 @dataclass(frozen=True)

@@ -323,6 +323,8 @@ class TestSession:
         if missing:
             message += "; no alert matches " + " / ".join(missing)
         summary = _run_summary(detect, case, alerts)
+        if missing:
+            summary = "\n".join(["no alert matches: " + " / ".join(missing), summary]).strip()
         return self._base(item, FAILED, message, actual_alerts=actual, explanations=explanations, summary=summary,
                           **facts)
 

@@ -66,7 +66,8 @@ def test_a_wrong_listed_alert_fails_with_the_alerts_shown(repo_copy: Path):
     assert case.outcome == FAILED and case.actual_alerts == 2
     assert "no alert matches events 1" in case.message
     text = failure_text(case)
-    assert "alert 2: events 2" in text and "  run:" in text
+    assert "expected: 2 alerts (events 0 / events 1)" in text
+    assert "no alert matches: events 1" in text and "alert 2: events 2" in text and "  run:" in text
     record = json.loads(render_json(run))
     found = next(r for r in record["results"] if r["case"] == "teardown-logging-then-acl")
     assert "alert 1: events 0" in found["summary"]
