@@ -32,6 +32,7 @@ written and the finding says so (FMT104).
 from __future__ import annotations
 
 import difflib
+import functools
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -256,14 +257,20 @@ def _survives(node: Any, text: str) -> bool:
     return isinstance(data, dict) and data.get("k") == text and isinstance(data.get("k"), str)
 
 
+@functools.lru_cache(maxsize=4096)
 def _plain_ok(text: str) -> bool:
-    """Can ``text`` be written plain, and will ruamel write it plain and PyYAML read it back as-is?"""
+    """Can ``text`` be written as a plain scalar that both ruamel (which writes it) and PyYAML
+    (YAML 1.1, which reads rule files) take as this very string?"""
     if not text or text != text.strip() or not _yaml11_plain_is_string(text):
         return False
-    from ruamel.yaml.scalarstring import PlainScalarString
+    from ruamel.yaml.emitter import Emitter
+    from ruamel.yaml.nodes import ScalarNode
+    from ruamel.yaml.resolver import VersionedResolver
 
-    plain = PlainScalarString(text)
-    return _dump(_yaml(), {"k": plain}) == f"k: {text}\n" and _survives(plain, text)
+    analysis = Emitter(None).analyze_scalar(text)
+    if not analysis.allow_block_plain or analysis.multiline:
+        return False
+    return VersionedResolver().resolve(ScalarNode, text, (True, False)) == "tag:yaml.org,2002:str"
 
 
 # --------------------------------------------------------------------------- key order, as text
@@ -452,7 +459,7 @@ def format_text(text: str, shown: str = "<rule>") -> tuple[str, list[Diagnostic]
     relaid = _dump(y, data) if reindented else body
     styler = _Styler(mapping=y.map_indent or 2, sequence=y.sequence_indent or 4)
     styler.walk(data, (), 0)
-    styled = _dump(y, data)
+    styled = _dump(y, data) if styler.findings or reindented else body
     if reindented:
         styled = _realign_comments(styled, parse_document(styled, where, shown)[1], source)
     styled_doc, styled_source = parse_document(styled, where, shown)
