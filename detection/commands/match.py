@@ -68,6 +68,7 @@ def _query_error(exc: Exception, query: str, rule=None, label: str = "KQL") -> D
         where = value_location(rule, ("rule", "query"), offset)
     else:
         where = Location(QUERY_PATH, getattr(exc, "line", 1), getattr(exc, "column", 1))
+        message += f" (line {where.line}, column {where.column})"  # the parser's own wording, as for KQL
     return DetectionError([Diagnostic(where, code, f"{label} syntax error: {message}\n{_excerpt(query, offset)}",
                                       hint=getattr(exc, "hint", None))])
 
