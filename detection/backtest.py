@@ -16,6 +16,7 @@ match, not one rule run's worth.
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 import multiprocessing
@@ -26,6 +27,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
+
+import orjson
 
 from detection.diagnostics import DetectionError, Diagnostic, Location, Severity
 from detection.event_files import CODE_BAD_JSON, CODE_NOT_OBJECT, CODE_UNREADABLE
@@ -72,24 +75,32 @@ class Matcher:
 
     def scan(self, chunk: bytes, keep_events: bool) -> ChunkResult:
         result = ChunkResult(lines=count_lines(chunk))
-        loads, match = _loads, self.match
+        match = self.index.matching_positions if self.use_index else self.match
+        hits, decoded = result.hits, 0
+        fast_loads, fast_error = orjson.loads, orjson.JSONDecodeError
         for number, line in self.prefilter.lines(chunk):
             try:
-                event = loads(line)
-            except ValueError as exc:
-                if line.strip():
-                    result.add_error(number, getattr(exc, "colno", 1), CODE_BAD_JSON, f"invalid JSON: {_reason(exc)}")
-                continue
-            result.decoded += 1
+                event = fast_loads(line)
+            except fast_error:
+                # orjson is stricter than the json module (NaN, lone surrogates, huge integers):
+                # fall back so that a line means the same here as in every other command.
+                try:
+                    event = json.loads(line)
+                except ValueError as exc:
+                    if line.strip():
+                        result.add_error(number, getattr(exc, "colno", 1), CODE_BAD_JSON, f"invalid JSON: {_reason(exc)}")
+                    continue
+            decoded += 1
             if event.__class__ is not dict:
                 result.add_error(number, 1, CODE_NOT_OBJECT, f"an event is a JSON object, not {type(event).__name__}")
                 continue
             positions = match(event)
             if positions:
                 for position in positions:
-                    result.hits.append((number, position))
+                    hits.append((number, position))
                 if keep_events:
                     result.events[number] = line.strip()
+        result.decoded = decoded
         return result
 
 
@@ -162,17 +173,6 @@ class BacktestResult:
 # --------------------------------------------------------------------------- preparing rules
 
 
-def _loads(line: bytes) -> Any:
-    import orjson
-
-    try:
-        return orjson.loads(line)
-    except orjson.JSONDecodeError:
-        # orjson is stricter than the json module (NaN, lone surrogates, huge integers): fall back
-        # so that a line means the same here as in every other command.
-        return json.loads(line)
-
-
 def _reason(exc: Exception) -> str:
     return getattr(exc, "msg", None) or str(exc)
 
@@ -201,7 +201,12 @@ def event_predicate(rule: RuleFile, fields: Any) -> tuple[Callable[[Mapping], bo
             predicate = engine.compile_kuery(rule, fields)
             return predicate, required_terms(predicate.kql_node, fields)
         if language == "lucene":
-            return _lucene_predicate(rule, fields), RequiredTerms()
+            from detection.kql.requirements import required_terms
+
+            predicate = _lucene_predicate(rule, fields)
+            # Lucene's tree is KQL's and/or/not over KQL leaves (plus patterns, which give no term).
+            node = getattr(predicate, "lucene_node", None)
+            return predicate, required_terms(node, fields) if node is not None else RequiredTerms()
     if kind == "eql" and language == "eql":
         return _eql_predicate(rule, fields)
     reasons = {
@@ -328,17 +333,69 @@ def iter_chunks(path: Path, size: int = CHUNK_SIZE) -> Iterator[tuple[bytes, int
             yield rest, raw.tell()
 
 
+@dataclass(frozen=True)
+class Span:
+    """Whole lines of an uncompressed file, by byte offsets: workers read them themselves."""
+
+    path: str
+    start: int
+    end: int
+
+    def read(self) -> bytes:
+        with open(self.path, "rb") as handle:
+            handle.seek(self.start)
+            return handle.read(self.end - self.start)
+
+
+def iter_tasks(path: Path, size: int = CHUNK_SIZE) -> Iterator[tuple[Span | bytes, int]]:
+    """(work, bytes of the file covered so far): spans of a plain file, decompressed chunks of a gzip one.
+
+    Only gzip streams must be read here, in order; a plain file is cut at line ends after
+    reading a few bytes around each cut, so the data itself is read once, by a worker.
+    """
+    with open(path, "rb") as handle:
+        gzipped = handle.read(2) == b"\x1f\x8b"
+        total = os.fstat(handle.fileno()).st_size
+        if gzipped:
+            handle.close()
+            yield from iter_chunks(path, size)
+            return
+        start = 0
+        while start < total:
+            end = min(start + size, total)
+            if end < total:
+                handle.seek(end - 1)  # the chunk ends after the first newline from its last byte on
+                while True:
+                    block = handle.read(1 << 16)
+                    if not block:
+                        end = total
+                        break
+                    found = block.find(b"\n")
+                    if found >= 0:
+                        end = handle.tell() - len(block) + found + 1
+                        break
+            yield Span(str(path), start, end), end
+            start = end
+
+
+def task_bytes(task: Span | bytes) -> bytes:
+    return task.read() if isinstance(task, Span) else task
+
+
 # --------------------------------------------------------------------------- running
 
 
 def _worker_init(matcher: Matcher, keep_events: bool) -> None:
     # Pool workers receive the compiled rules once, through fork; this slot is per process.
+    # Everything inherited from the parent is left out of garbage collection: collecting it
+    # would touch (and so copy) every page of the parent's heap.
+    gc.freeze()
     _WORKER["matcher"] = matcher
     _WORKER["keep"] = keep_events
 
 
-def _worker_scan(chunk: bytes) -> ChunkResult:
-    return _WORKER["matcher"].scan(chunk, _WORKER["keep"])
+def _worker_scan(task: Span | bytes) -> ChunkResult:
+    return _WORKER["matcher"].scan(task_bytes(task), _WORKER["keep"])
 
 
 _WORKER: dict[str, Any] = {}
@@ -348,25 +405,61 @@ def default_jobs() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def _results(matcher: Matcher, tasks: Iterator[tuple[int, bytes]], jobs: int,
+def _results(matcher: Matcher, tasks: Iterator[tuple[int, Span | bytes]], jobs: int,
              keep_events: bool) -> Iterator[tuple[int, ChunkResult]]:
     """(file number, result) per chunk, in input order."""
     if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         # Without fork the compiled predicates cannot reach workers; one process does it all.
-        for file_no, chunk in tasks:
-            yield file_no, matcher.scan(chunk, keep_events)
+        for file_no, task in tasks:
+            yield file_no, matcher.scan(task_bytes(task), keep_events)
         return
     context = multiprocessing.get_context("fork")
     with context.Pool(jobs, initializer=_worker_init, initargs=(matcher, keep_events)) as pool:
         pending: deque = deque()
-        for file_no, chunk in tasks:
-            pending.append((file_no, pool.apply_async(_worker_scan, (chunk,))))
+        for file_no, task in tasks:
+            pending.append((file_no, pool.apply_async(_worker_scan, (task,))))
             if len(pending) >= 2 * jobs:  # bounded: memory does not grow with the input
                 done_file, done = pending.popleft()
                 yield done_file, done.get()
         while pending:
             done_file, done = pending.popleft()
             yield done_file, done.get()
+
+
+class _Collector:
+    """Folds chunk results, in input order, into the run's counts, alert lines and diagnostics."""
+
+    def __init__(self, plan: BacktestPlan, result: BacktestResult, out: BinaryIO | None):
+        self.result, self.out = result, out
+        self.names = [orjson.dumps(r.name) for r in plan.rules]
+        self.ids = [orjson.dumps(r.rule_id) for r in plan.rules]
+        self.file_names = [orjson.dumps(s) for s in result.files]
+        self.line_base = [0] * len(result.files)  # lines of each file before the next chunk
+        self.bad_lines = 0
+
+    def add(self, file_no: int, chunk: ChunkResult) -> None:
+        result, base = self.result, self.line_base[file_no]
+        for number, rule_pos in chunk.hits:
+            result.counts[rule_pos].alerts += 1
+            if self.out is not None:
+                self.out.write(b'{"rule_id":' + self.ids[rule_pos] + b',"rule_name":' + self.names[rule_pos]
+                               + b',"file":' + self.file_names[file_no] + b',"line":'
+                               + str(base + number + 1).encode() + b',"event":' + chunk.events[number] + b"}\n")
+        for number, column, code, message in chunk.errors:
+            if self.bad_lines < MAX_REPORTED_ERRORS:
+                result.diagnostics.append(Diagnostic(Location(result.files[file_no], base + number + 1, column), code,
+                                                     message, hint="each line of an events file is one JSON object"))
+            self.bad_lines += 1
+        self.bad_lines += chunk.error_count - len(chunk.errors)
+        self.line_base[file_no] += chunk.lines
+        result.lines += chunk.lines
+        result.decoded += chunk.decoded
+
+    def finish(self) -> None:
+        if self.bad_lines > MAX_REPORTED_ERRORS:
+            self.result.diagnostics.append(Diagnostic(
+                Location(self.result.files[-1], 0, 0), CODE_BAD_JSON,
+                f"{self.bad_lines - MAX_REPORTED_ERRORS} more bad lines not listed", severity=Severity.ERROR))
 
 
 def run_backtest(plan: BacktestPlan, files: Sequence[Path], *, jobs: int | None = None,
@@ -376,8 +469,6 @@ def run_backtest(plan: BacktestPlan, files: Sequence[Path], *, jobs: int | None 
 
     ``progress(bytes_done, bytes_total, lines, alerts)`` is called after each chunk.
     """
-    import orjson
-
     jobs = jobs or default_jobs()
     started = time.perf_counter()
     shown = [display(f) for f in files]
@@ -388,48 +479,29 @@ def run_backtest(plan: BacktestPlan, files: Sequence[Path], *, jobs: int | None 
         return result
     sizes = [_size(f) for f in files]
     total = sum(sizes)
-    done_before = [sum(sizes[:i]) for i in range(len(files))]
-    position = [0] * len(files)  # bytes of each file read so far (compressed, for .gz)
-    names = [orjson.dumps(r.name) for r in plan.rules]
-    ids = [orjson.dumps(r.rule_id) for r in plan.rules]
-    file_names = [orjson.dumps(s) for s in shown]
+    position = [0] * len(files)  # bytes of each file handed out so far (compressed, for .gz)
     read_errors: list[Diagnostic] = []
 
-    def tasks() -> Iterator[tuple[int, bytes]]:
+    def tasks() -> Iterator[tuple[int, Span | bytes]]:
         for file_no, path in enumerate(files):
             try:
-                for chunk, read_so_far in iter_chunks(path, chunk_size):
-                    position[file_no] = read_so_far
-                    yield file_no, chunk
+                for task, covered in iter_tasks(path, chunk_size):
+                    position[file_no] = covered
+                    yield file_no, task
             except (OSError, EOFError, gzip.BadGzipFile) as exc:
                 read_errors.append(Diagnostic(Location(shown[file_no], 0, 0), CODE_UNREADABLE,
                                               f"cannot read events file: {getattr(exc, 'strerror', None) or exc}"))
 
-    line_base = [0] * len(files)
-    error_counts = 0
-    for file_no, chunk_result in _results(plan.matcher, tasks(), jobs, out is not None):
-        base = line_base[file_no]
-        for number, rule_pos in chunk_result.hits:
-            result.counts[rule_pos].alerts += 1
-            if out is not None:
-                out.write(b'{"rule_id":' + ids[rule_pos] + b',"rule_name":' + names[rule_pos] + b',"file":'
-                          + file_names[file_no] + b',"line":' + str(base + number + 1).encode() + b',"event":'
-                          + chunk_result.events[number] + b"}\n")
-        for number, column, code, message in chunk_result.errors:
-            if error_counts < MAX_REPORTED_ERRORS:
-                result.diagnostics.append(Diagnostic(Location(shown[file_no], base + number + 1, column), code, message,
-                                                     hint="each line of an events file is one JSON object"))
-            error_counts += 1
-        error_counts += chunk_result.error_count - len(chunk_result.errors)
-        line_base[file_no] += chunk_result.lines
-        result.lines += chunk_result.lines
-        result.decoded += chunk_result.decoded
-        if progress is not None:
-            progress(done_before[file_no] + position[file_no], total, result.lines, result.alerts)
-    if error_counts > MAX_REPORTED_ERRORS:
-        result.diagnostics.append(Diagnostic(Location(shown[-1], 0, 0), CODE_BAD_JSON,
-                                             f"{error_counts - MAX_REPORTED_ERRORS} more bad lines not listed",
-                                             severity=Severity.ERROR))
+    collector = _Collector(plan, result, out)
+    try:
+        for file_no, chunk in _results(plan.matcher, tasks(), jobs, out is not None):
+            collector.add(file_no, chunk)
+            if progress is not None:
+                progress(sum(sizes[:file_no]) + position[file_no], total, result.lines, result.alerts)
+    except OSError as exc:  # a file that went away or became unreadable while a worker read it
+        read_errors.append(Diagnostic(Location(str(getattr(exc, "filename", None) or "<events>"), 0, 0),
+                                      CODE_UNREADABLE, f"cannot read events file: {exc.strerror or exc}"))
+    collector.finish()
     result.diagnostics.extend(read_errors)
     result.bytes_read = total
     result.seconds = time.perf_counter() - started

@@ -51,14 +51,14 @@ def index_term(requirements: RequiredTerms) -> Term | None:
 _MISSING = object()
 
 
-def _fast_reader(path: tuple[str, ...]) -> Callable[[Any], Any]:
-    """Code for the common document shape: the strings at ``path`` through plain nested dicts.
+def _fast_lookup(path: tuple[str, ...], buckets: dict[str, list[int]], constant: str | None) -> Callable[[Any], Any]:
+    """Code for the common document shape: the bucket of the string at ``path`` in nested dicts.
 
-    Returns a tuple/list of strings, ``()`` when the field is absent, or None when the document
-    has another shape here (flat dotted keys, arrays of objects, numbers) and the exact reader
-    must decide.
+    Returns the bucket (``()`` when none), the constant's bucket when the field is absent, or
+    None when the document has another shape here (flat dotted keys, arrays, numbers) and the
+    exact reader must decide.
     """
-    lines = ["def read(d):"]
+    lines = ["def lookup(d):"]
     var = "d"
     for i, part in enumerate(path):
         dotted = [".".join(path[i:j]) for j in range(i + 2, len(path) + 1)]
@@ -66,14 +66,14 @@ def _fast_reader(path: tuple[str, ...]) -> Callable[[Any], Any]:
         lines.extend(f"    if {key!r} in {var}: return None" for key in dotted)
         nxt = f"v{i}"
         lines.append(f"    {nxt} = {var}.get({part!r}, _M)")
-        lines.append(f"    if {nxt} is _M or {nxt} is None: return ()")
+        lines.append(f"    if {nxt} is _M or {nxt} is None: return _ABSENT")
         var = nxt
-    lines.append(f"    if {var}.__class__ is str: return ({var},)")
-    lines.append(f"    if {var}.__class__ is list and all(x.__class__ is str for x in {var}): return {var}")
+    lines.append(f"    if {var}.__class__ is str: return _B.get({var}, ())")
     lines.append("    return None")
-    namespace: dict[str, Any] = {"_M": _MISSING}
+    absent = buckets.get(constant, ()) if constant is not None else ()
+    namespace: dict[str, Any] = {"_M": _MISSING, "_B": buckets, "_ABSENT": absent}
     exec("\n".join(lines), namespace)  # noqa: S102 - generated from a field path, no user code
-    return namespace["read"]
+    return namespace["lookup"]
 
 
 @dataclass
@@ -84,21 +84,19 @@ class _Group:
     constant: str | None
     buckets: dict[str, list[int]] = field(default_factory=dict)
     keys: tuple = ()
-    fast: Callable[[Any], Any] | None = None
 
     def __post_init__(self) -> None:
         self.keys = path_keys(self.path)
-        self.fast = _fast_reader(self.path)
+
+    def fast(self) -> Callable[[Any], Any]:
+        return _fast_lookup(self.path, self.buckets, self.constant)
 
     def texts(self, event: Any) -> Sequence[str]:
         """The keyword texts of the field in ``event`` (the constant when it has none)."""
-        found = self.fast(event)  # type: ignore[misc]
-        if found is None:
-            raw = values_at(event, self.path, self.keys)
-            found = [t for v in raw if (t := keyword_of(v)) is not None] if raw else ()
-        if not found and self.constant is not None:
-            return (self.constant,)
-        return found
+        raw = values_at(event, self.path, self.keys)
+        if not raw:
+            return (self.constant,) if self.constant is not None else ()
+        return [t for v in raw if (t := keyword_of(v)) is not None]
 
     def candidates(self, event: Any) -> Sequence[int]:
         """Rule positions filed under one of the event's values, ascending, no repeats."""
@@ -129,6 +127,8 @@ class RuleIndex:
             for value in term.values:
                 group.buckets.setdefault(value, []).append(position)
         self._groups = list(groups.values())
+        # Built after filing: the generated lookups hold the finished bucket dicts.
+        self._lookups = [(g.fast(), g.candidates) for g in self._groups]
         self._always = always
         self.predicates = [r.predicate for r in self.rules]
 
@@ -140,22 +140,25 @@ class RuleIndex:
     def candidates(self, event: Any) -> list[int]:
         """Positions of the rules that could match ``event``, ascending."""
         out = list(self._always)
-        for group in self._groups:
-            out.extend(group.candidates(event))
+        for fast, exact in self._lookups:
+            bucket = fast(event)
+            out.extend(exact(event) if bucket is None else bucket)
         return sorted(out)  # each rule is filed once, so the lists are disjoint
 
     def matching_positions(self, event: Any) -> list[int]:
         """Positions of the rules whose predicate accepts ``event``, ascending."""
         predicates = self.predicates
-        out = [p for p in self._always if predicates[p](event)]
+        out = [p for p in self._always if predicates[p](event)] if self._always else []
         unsorted = False
-        for group in self._groups:
-            bucket = group.candidates(event)
+        for fast, exact in self._lookups:
+            bucket = fast(event)
+            if bucket is None:
+                bucket = exact(event)
             if bucket:
-                hits = [p for p in bucket if predicates[p](event)]
-                if hits:
-                    unsorted = unsorted or bool(out)
-                    out.extend(hits)
+                for p in bucket:
+                    if predicates[p](event):
+                        unsorted = unsorted or bool(out)
+                        out.append(p)
         if unsorted:
             out.sort()
         return out

@@ -11,12 +11,15 @@ import pytest
 
 from detection import kql
 from detection.backtest import (
+    Span,
     discover_event_files,
     event_predicate,
     iter_chunks,
+    iter_tasks,
     plain_backtest,
     prepare_backtest,
     run_backtest,
+    task_bytes,
 )
 from detection.cli import main
 from detection.diagnostics import DetectionError
@@ -136,6 +139,17 @@ def test_chunks_hold_whole_lines_and_gzip_is_recognised(tmp_path):
     for name in ("x.ndjson", "x.ndjson.gz"):
         chunks = [c for c, _ in iter_chunks(tmp_path / name, 64)]
         assert b"".join(chunks) == data and all(c.endswith(b"\n") for c in chunks) and len(chunks) > 50
+
+
+@pytest.mark.parametrize("size", [1, 7, 64, 10_000])
+def test_plain_files_are_cut_into_spans_of_whole_lines(tmp_path, size):
+    data = b"".join(b'{"n":%d}\n' % i for i in range(300)) + b'{"last":1}'  # no final newline
+    (tmp_path / "x.ndjson").write_bytes(data)
+    tasks = list(iter_tasks(tmp_path / "x.ndjson", size))
+    assert all(isinstance(t, Span) for t, _ in tasks)
+    pieces = [task_bytes(t) for t, _ in tasks]
+    assert b"".join(pieces) == data and all(p.endswith(b"\n") for p in pieces[:-1])
+    assert tasks[-1][1] == len(data)  # progress reaches the file size
 
 
 def test_missing_and_empty_inputs_are_located_errors(tmp_path):

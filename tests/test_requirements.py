@@ -125,3 +125,24 @@ def test_eql_terms_are_sound_on_random_events():
                 hits += 1
                 assert required.admits(event), (query, event)
     assert hits > 20
+
+
+def test_lucene_queries_read_through_their_kql_tree_are_sound():
+    from detection import lucene
+
+    rng = random.Random(5)
+    events = [make_event(rng) for _ in range(300)]
+    hits = with_terms = 0
+    for _ in range(150):
+        text = (make_query(rng).replace(" and ", " AND ").replace(" or ", " OR ").replace("not (", "NOT (")
+                .replace("source.port > 100", "source.port:>100"))
+        predicate = lucene.compile(text, SCHEMA)
+        required = required_terms(predicate.lucene_node, SCHEMA)
+        with_terms += bool(required)
+        for event in events:
+            if predicate(event):
+                hits += 1
+                assert required.admits(event), (text, event)
+    assert hits > 300 and with_terms > 50
+    regex = lucene.compile("event.action:/Delete(Rule|Trail)/ AND event.provider:waf", SCHEMA)
+    assert {t.field for t in required_terms(regex.lucene_node, SCHEMA).terms} == {"event.provider"}
