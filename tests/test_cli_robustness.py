@@ -693,3 +693,11 @@ def test_json_output_stays_json_and_carries_the_located_error(command: str, seed
     assert result.code in (1, 2), result.text
     report = json.loads(result.out)
     assert (broken.lines[0], broken.column, "E101") in _json_positions(report), result.out
+
+
+@pytest.mark.skipif("show" not in cli.COMMANDS, reason="no show command in this build")
+def test_show_of_an_unrecorded_version_points_at_the_history(seed_repo: Path, monkeypatch, capsys):
+    result = run_cli(["show", str(SEED), "--version", "999"], seed_repo, monkeypatch, capsys)
+    assert result.code == 2
+    history_line = (seed_repo / SEED).read_text(encoding="utf-8").splitlines().index("history:") + 1
+    assert (history_line, 1, "G141") in located(result.err, str(SEED)), result.err

@@ -8,9 +8,11 @@ import sys
 
 from detection.commands.common import add_rules_dir_option, print_diagnostics
 from detection.config import load_config
-from detection.diagnostics import DetectionError
+from detection.diagnostics import DetectionError, Diagnostic
 from detection.history import rebuild_version
 from detection.rule_lookup import find_rule
+
+CODE_NO_VERSION = "G141"  # --version names a version the history does not record
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -40,7 +42,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         state = rebuild_version(rule.rule, rule.history, wanted)
     except LookupError as exc:
-        print(f"{rule.display_path}: {exc}", file=sys.stderr)
+        print_diagnostics([Diagnostic(rule.location(("history",), key=True), CODE_NO_VERSION, str(exc).strip("'\""),
+                                      hint="pick one of the recorded versions (`detection history` lists them)")],
+                          stream=sys.stderr)
         return 2
     if args.format == "yaml":
         import yaml
