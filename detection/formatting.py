@@ -291,8 +291,8 @@ def _indent(line: str) -> int:
 class _Reorderer:
     """Puts the keys of block mappings in canonical order by moving whole lines: a key takes its
     value and the comment lines directly above it along; blank lines stay where they were and
-    every line is kept byte for byte. Flow mappings are left alone (the style pass orders nothing
-    there, and they hold no comments to carry)."""
+    every line is kept byte for byte. Flow mappings are not touched here: the style pass orders
+    them (they hold no comments to carry)."""
 
     def __init__(self, text: str, document: Any, source: Any):
         self.lines = text.splitlines(keepends=True)
@@ -573,6 +573,8 @@ def format_file(path: Path | str, write: bool = False) -> FormatResult:
     if path.suffix == ".toml":
         return FormatResult(path, shown, text, None, skipped="TOML keeps the layout of its upstream formatter")
     try:
+        if not _has_rule_table(text, shown):  # e.g. a fixture file passed by mistake
+            return FormatResult(path, shown, text, None, skipped="not a rule file (no `rule` table)")
         formatted, findings = format_text(text, shown)
     except DetectionError as exc:
         return FormatResult(path, shown, text, None, exc.diagnostics)
@@ -580,6 +582,11 @@ def format_file(path: Path | str, write: bool = False) -> FormatResult:
     if write and result.changed:
         write_atomic(path, formatted)
     return result
+
+
+def _has_rule_table(text: str, shown: str) -> bool:
+    document, _ = parse_document(text.replace("\r\n", "\n"), Path("rule.yaml"), shown)
+    return isinstance(document, Mapping) and isinstance(document.get("rule"), Mapping)
 
 
 def format_paths(paths: Iterable[Path | str], write: bool = False) -> list[FormatResult]:

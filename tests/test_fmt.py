@@ -205,7 +205,7 @@ def test_toml_is_skipped_and_broken_yaml_is_an_input_error(tmp_path: Path, capsy
     assert main(["fmt", "--check", str(tmp_path / "rules")]) == 2
     err = capsys.readouterr().err
     assert f"{broken}:3:1: E101" in err or f"{broken}:2:" in err
-    assert "1 TOML file(s) left as they are" in err and "1 could not be formatted" in err
+    assert "1 left as they are (TOML, or not a rule file)" in err and "1 could not be formatted" in err
 
 
 def test_diff_prints_the_change_and_writes_nothing(tmp_path: Path, capsys) -> None:

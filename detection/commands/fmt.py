@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     verb = "would be reformatted" if not write else "reformatted"
     parts = [f"{len(changed)} file(s) {verb}", f"{len(results) - len(changed) - len(failed) - skipped} unchanged"]
     if skipped:
-        parts.append(f"{skipped} TOML file(s) left as they are")
+        parts.append(f"{skipped} left as they are (TOML, or not a rule file)")
     if failed:
         parts.append(f"{len(failed)} could not be formatted")
     print(", ".join(parts), file=sys.stderr)
