@@ -199,13 +199,16 @@ def test_toml_is_skipped_and_broken_yaml_is_an_input_error(tmp_path: Path, capsy
     toml.write_text('[rule]\nname = "x"\nrule_id = "y"\n')
     broken = tmp_path / "rules" / "broken.yaml"
     broken.write_text("rule:\n  name: [unclosed\n")
+    not_a_rule = tmp_path / "rules" / "cases.yaml"
+    not_a_rule.write_text("description: d\ncases: []\nrule: x\n")  # a fixture file: keys would reorder
     results = {r.path.name: r for r in format_paths([tmp_path / "rules"])}
     assert results["r.toml"].skipped and not results["r.toml"].failed
+    assert results["cases.yaml"].skipped == "not a rule file (no `rule` table)"
     assert results["broken.yaml"].failed and results["broken.yaml"].findings[0].code == "E101"
     assert main(["fmt", "--check", str(tmp_path / "rules")]) == 2
     err = capsys.readouterr().err
     assert f"{broken}:3:1: E101" in err or f"{broken}:2:" in err
-    assert "1 left as they are (TOML, or not a rule file)" in err and "1 could not be formatted" in err
+    assert "2 left as they are (TOML, or not a rule file)" in err and "1 could not be formatted" in err
 
 
 def test_diff_prints_the_change_and_writes_nothing(tmp_path: Path, capsys) -> None:
