@@ -91,10 +91,6 @@ class Scaffold:
     rule_id: str
     schema_copies: tuple[tuple[Path, Path], ...] = ()  # (shipped schema, project copy) to write
 
-    @property
-    def paths(self) -> tuple[Path, ...]:
-        return (self.rule_path, self.fixture_path, *(target for _, target in self.schema_copies))
-
 
 @dataclass
 class _Problems:
