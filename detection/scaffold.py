@@ -147,7 +147,7 @@ def _checked(spec: NewRule, problems: _Problems) -> NewRule:
         return replace(spec, name=name)
     language = spec.language or DEFAULT_LANGUAGE[kind]
     if language not in LANGUAGES[kind]:
-        problems.add("--language", CODE_OPTION, f"a {kind} rule cannot be written in {language!r}",
+        problems.add("--language", CODE_OPTION, f"{kind} rules cannot be written in {language!r}",
                      hint=f"use {' or '.join(LANGUAGES[kind])}")
     if spec.severity not in SEVERITIES:
         problems.add("--severity", CODE_OPTION, f"unknown severity {spec.severity!r}",
