@@ -71,6 +71,9 @@ def _expand(fields: Iterable[FieldInfo]) -> dict[str, FieldInfo]:
 class FieldSchema:
     layers: tuple[Layer, ...] = ()
     _fields: Mapping[str, FieldInfo] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # for_indices results by pattern tuple: building a schema merges every field again, and
+    # most rules of a project share their index patterns (the schema itself never changes).
+    _narrowed: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         merged: dict[str, FieldInfo] = {}
@@ -116,10 +119,15 @@ class FieldSchema:
         """Keep the layers that can apply to these index patterns (ECS and custom global ones always)."""
         if index_patterns is None:
             return self
-        patterns = list(index_patterns)
+        patterns = tuple(index_patterns)
         if not patterns:
             return self
-        return FieldSchema(tuple(layer for layer in self.layers if layer.applies_to(patterns)))
+        narrowed = self._narrowed.get(patterns)
+        if narrowed is None:
+            layers = tuple(layer for layer in self.layers if layer.applies_to(patterns))
+            narrowed = self if len(layers) == len(self.layers) else FieldSchema(layers)
+            self._narrowed[patterns] = narrowed
+        return narrowed
 
     # ------------------------------------------------------------------ questions
     def info(self, name: str) -> FieldInfo | None:
