@@ -46,20 +46,30 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or with ``command`` only that subcommand's (the others' modules are not
+    imported, which keeps start-up short)."""
     parser = _Parser(prog="detection", description="Detection-as-code for Elastic Security.")
     parser.add_argument("--version", action="version", version=f"detection {__version__}")
     parser.add_argument("--debug", action="store_true",
                         help="show the full traceback of an internal error (also: DETECTION_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMANDS:
+    for name in COMMANDS if command is None else (command,):
         module = importlib.import_module(f"detection.commands.{name}")
         module.register(sub)
     return parser
 
 
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The subcommand on the command line (global options have no values, so it is the first
+    word that is not an option), if it is a known one."""
+    first = next((a for a in argv if not a.startswith("-")), None)
+    return first if first in COMMANDS else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command_in(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
