@@ -221,3 +221,14 @@ def test_compiled_predicate_is_the_engine_one(generated):
     rule = rules[0]
     predicate, _ = event_predicate(rule, fields_for(SCHEMA, rule))
     assert predicate.kql_query == kql.compile(rule.query, SCHEMA).kql_query
+
+
+def test_a_named_command_imports_only_its_own_module():
+    import subprocess
+    import sys
+
+    probe = ("import sys; from detection import cli; cli.build_parser(cli._command_in(['--debug', 'backtest', 'x'])); "
+             "print(sorted(m for m in sys.modules if m.startswith('detection.commands.')))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.stdout.strip() == "['detection.commands.backtest', 'detection.commands.common']"
