@@ -38,6 +38,10 @@ class PreviousSource(Protocol):
         """The rule as it was when its content hashed to ``wanted_hash`` (any base version when
         None), or None when unknown."""
 
+    def unreleased(self, rule: RuleFile, version: int) -> RuleFile | bool:
+        """Whether ``version`` of the rule is not yet at the base: False when it is there or when
+        nobody knows; else the rule as it is at the base, or True when the base has no such rule."""
+
 
 class NoPrevious:
     """No git: only the recorded history is known."""
@@ -46,6 +50,9 @@ class NoPrevious:
 
     def previous(self, rule: RuleFile, wanted_hash: str | None) -> RuleFile | None:
         return None
+
+    def unreleased(self, rule: RuleFile, version: int) -> RuleFile | bool:
+        return False  # without a base, every recorded version counts as released
 
 
 @dataclass
@@ -72,6 +79,14 @@ class GitPrevious:
             return None
         return find_version_content(repo, self.baseline.commit, path, wanted_hash)
 
+    def unreleased(self, rule: RuleFile, version: int) -> RuleFile | bool:
+        before = self.baseline.rules.get(rule.rule_id)
+        if before is None:
+            return True
+        if before.version is not None and before.version < version:
+            return before
+        return False
+
 
 @dataclass
 class BumpOutcome:
@@ -85,6 +100,7 @@ class BumpOutcome:
     edits: list[Edit] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     new_text: str | None = None
+    reworked: bool = False  # the newest, unreleased version was re-recorded in place
 
     @property
     def changed(self) -> bool:
@@ -143,7 +159,24 @@ def plan_bump(rule: RuleFile, source: PreviousSource, today: str, stack: str | N
             # version with other content.
             before = source.previous(rule, None)
             recorded = not (before is not None and before.version == version and content_hash(before.rule) != current)
-        if not recorded:
+        base = source.unreleased(rule, newest.version) if not recorded and newest.hash else False
+        if base is not False:
+            # The newest version has not reached the base yet (a pull request edited again): it is
+            # reworked in place instead of adding another version for the same release.
+            if base is True or newest.kind == "created":
+                out.edits.append(SetValue(("history", 0, "hash"), current))
+                history[0] = replace(newest, hash=current)
+            else:
+                redo = _change_entry(base, rule, newest.version, newest.date, newest.stack, None)
+                summary_text = newest.summary if redo.kind == newest.kind else redo.summary
+                for key, value in (("kind", redo.kind), ("summary", summary_text), ("changed", list(redo.changed)),
+                                   ("previous", dict(redo.previous)), ("hash", redo.hash)):
+                    out.edits.append(SetValue(("history", 0, key), value))
+                history[0] = replace(newest, kind=redo.kind, changed=redo.changed, previous=redo.previous,
+                                     hash=current)
+            out.reworked = True
+            out.edits.insert(0, SetValue(("metadata", "updated_date"), today, after="creation_date"))
+        elif not recorded:
             if newest.hash == current:  # the version was raised by hand, the content is the same
                 added = [HistoryEntry(version=newest.version + 1, date=today, stack=stack, kind="formatting",
                                       summary=summary or describe_change("formatting", []), hash=current)]

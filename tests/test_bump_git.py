@@ -3,6 +3,7 @@ change, bump fixes it with a minimal diff, check passes; YAML and elastic-layout
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -229,3 +230,54 @@ def test_elastic_layout_toml_bumps_through_tomlkit(tmp_path: Path, monkeypatch: 
     assert [s.verified for s in rebuild_versions(rule.rule, rule.history)] == [True, True]
     assert main(["check", "--base", "HEAD~1"]) == 0
     capsys.readouterr()
+
+
+def test_unreleased_version_is_reworked_in_place(seed_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A pull request that edits its own new version again keeps one version, not one per edit."""
+    before = load_rule_file(seed_repo / SEED)
+    git(seed_repo, "branch", "-q", "-M", "main")
+    git(seed_repo, "checkout", "-q", "-b", "feature")
+    text = (seed_repo / SEED).read_text()
+    (seed_repo / SEED).write_text(text.replace("Identifies the use of AssumeRole.", "Identifies AssumeRole calls."))
+    assert main(["bump", "--base", "main", "--date", DAY]) == 0
+    commit_all(seed_repo, "first edit")
+    first = load_rule_file(seed_repo / SEED)
+    assert first.version == before.version + 1
+
+    text = (seed_repo / SEED).read_text()
+    (seed_repo / SEED).write_text(text.replace("Identifies AssumeRole calls.", "Identifies AssumeRole API calls."))
+    assert main(["bump", "--base", "main", "--date", DAY]) == 0
+    out = capsys.readouterr().out
+    assert f"re-recorded unreleased version {first.version} in place" in out
+    second = load_rule_file(seed_repo / SEED)
+    assert second.version == first.version, "still one version above main"
+    assert len(second.history) == len(first.history)
+    newest = second.history[0]
+    assert newest.previous == {"description": before.rule["description"]}, "the delta is against main"
+    assert newest.hash == content_hash(second.rule)
+    assert all(s.verified for s in rebuild_versions(second.rule, second.history))
+    assert main(["check", "--base", "main"]) == 0
+
+
+def test_new_rule_edited_again_is_rehashed(seed_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    git(seed_repo, "branch", "-q", "-M", "main")
+    git(seed_repo, "checkout", "-q", "-b", "feature")
+    new_rule = seed_repo / "rules" / "aws" / "new_rule.yaml"
+    text = (seed_repo / SEED).read_text()
+    text = text.replace("93075852-b0f5-4b8b-89c3-a226efae5726", "0f4e5a5e-3c51-4a55-9c6b-2f0b3b0c1d01")
+    text = text.replace("name: AWS STS AssumeRole Usage", "name: A brand new rule")
+    start = text.index("\nhistory:")
+    new_rule.write_text(text[:start] + "\nhistory:\n  - version: 1\n    date: 2031/01/01\n    kind: created\n"
+                        "    summary: Created.\n")
+    new_rule.write_text(re.sub(r"^  version: \d+$", "  version: 1", new_rule.read_text(), flags=re.M))
+    assert main(["bump", str(new_rule), "--base", "main", "--date", DAY]) == 0
+    commit_all(seed_repo, "new rule")
+    hashed = load_rule_file(new_rule)
+    assert hashed.history[0].hash == content_hash(hashed.rule)
+
+    new_rule.write_text(new_rule.read_text().replace("severity: low", "severity: medium").replace(
+        "risk_score: 21", "risk_score: 47"))
+    assert main(["bump", str(new_rule), "--base", "main", "--date", DAY]) == 0
+    again = load_rule_file(new_rule)
+    assert again.version == 1 and len(again.history) == 1
+    assert again.history[0].kind == "created" and again.history[0].hash == content_hash(again.rule)

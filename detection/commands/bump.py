@@ -107,6 +107,8 @@ def _describe(outcome) -> str:
         parts.append(f"recorded version {entry.version} ({what})")
     if outcome.old_version != outcome.new_version and outcome.old_version is not None:
         parts.insert(0, f"version {outcome.old_version} -> {outcome.new_version}")
+    if outcome.reworked:
+        parts.append(f"re-recorded unreleased version {outcome.new_version} in place")
     if outcome.filled:
         parts.append("filled hashes of version(s) " + ", ".join(map(str, outcome.filled)))
     return f"{rule.display_path}: " + "; ".join(parts)
