@@ -80,7 +80,8 @@ def main() -> dict:
     print(f"   filed by: {stats}")
     # How much of that is the few rules with no constant term (evaluated for every event)?
     filed = [r for r in rules if r.requirements.terms]
-    t_filed, _ = best_time(lambda i=RuleIndex(filed): [i.matches(e) for e in events])
+    filed_index = RuleIndex(filed)
+    t_filed, _ = best_time(lambda: [filed_index.matches(e) for e in events])
     us_filed = t_filed * 1e6 / len(events)
     print(f"   the {len(filed)} rules with a constant term alone: {us_filed:.2f} us/event through the index "
           f"({us_filed / one_rule:.0f}x one rule)")
