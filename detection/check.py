@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from detection.config import ProjectConfig
-from detection.diagnostics import DetectionError, Diagnostic, Severity, sort_diagnostics
+from detection.diagnostics import DetectionError, Diagnostic, Location, Severity, sort_diagnostics
 from detection.loader import RULE_SUFFIXES, LoadResult, display, load_rules
 
 PASSED, FAILED, SKIPPED, ERROR = "passed", "failed", "skipped", "error"
+CODE_UNCOVERED = "F140"  # a query clause no case makes both true and false
 
 
 @dataclass
@@ -51,8 +52,14 @@ class CheckReport:
 
 
 def run_check(config: ProjectConfig, paths: Sequence[Path] = (), base: str | None = None,
-              changed_only: bool = False) -> CheckReport:
-    """Run every stage over the project's rules (or ``paths``) and collect the results."""
+              changed_only: bool = False, coverage: bool | None = None) -> CheckReport:
+    """Run every stage over the project's rules (or ``paths``) and collect the results.
+
+    With ``coverage`` (default: ``require-coverage`` in ``[tool.detection]``) a query clause that
+    no case makes both true and false fails the test stage.
+    """
+    if coverage is None:
+        coverage = config.settings.get("require-coverage") is True
     rule_paths = list(paths) or [d for d in config.rules_dirs if Path(d).exists()]
     loaded = load_rules(rule_paths)
     stages = [_validate_stage(loaded)]
@@ -73,7 +80,9 @@ def run_check(config: ProjectConfig, paths: Sequence[Path] = (), base: str | Non
             git_problem = exc
 
     stages.append(_lint_stage(loaded, config))
-    stages.append(_selected_test_stage(config, report, list(paths), repo, git_problem, changed_only))
+    query_at = {r.rule_id: r.location(("rule", "query")) for r in loaded.rules}
+    stages.append(_selected_test_stage(config, report, list(paths), repo, git_problem, changed_only,
+                                       query_at if coverage else None))
     if git_problem is not None and base is not None:
         stages.append(StageResult("versions", ERROR, f"not run: cannot read the base {base!r}", git_problem.diagnostics))
     else:
@@ -82,11 +91,12 @@ def run_check(config: ProjectConfig, paths: Sequence[Path] = (), base: str | Non
 
 
 def _selected_test_stage(config: ProjectConfig, report: CheckReport, paths: list[Path], repo: Any,
-                         git_problem: DetectionError | None, changed_only: bool) -> StageResult:
+                         git_problem: DetectionError | None, changed_only: bool,
+                         coverage_at: dict[str, Location] | None = None) -> StageResult:
     """The test stage over ``paths`` (all rules when empty), or over what changed since the base."""
     reported = report.stages[0].diagnostics
     if not changed_only:
-        return _test_stage(config, paths or None, reported)
+        return _test_stage(config, paths or None, reported, coverage_at)
     if repo is None:
         problems = git_problem.diagnostics if git_problem else []
         return StageResult("test", ERROR, "not run: --changed-only needs a git checkout", problems)
@@ -98,7 +108,19 @@ def _selected_test_stage(config: ProjectConfig, report: CheckReport, paths: list
         chosen = [p.resolve() for p in paths]
         selection = [s for s in selection if any(c == s.resolve() or c in s.resolve().parents for c in chosen)]
     report.changed_rules = [display(p) for p in selection]
-    return _test_stage(config, selection, reported)
+    return _test_stage(config, selection, reported, coverage_at)
+
+
+def coverage_diagnostics(records: Sequence[Any], query_at: dict[str, Location]) -> list[Diagnostic]:
+    """One finding per query clause that the rule's cases never made both true and false."""
+    out = []
+    for record in records:
+        where = query_at.get(record.rule_id) or Location(record.rule_path, 1, 1)
+        for clause in record.uncovered:
+            out.append(Diagnostic(where, CODE_UNCOVERED, f"clause {clause.describe()}",
+                                  hint="add a fixture case that makes this clause "
+                                       + ("false (a near miss)" if clause.seen_true else "true")))
+    return out
 
 
 def _validate_stage(loaded: LoadResult) -> StageResult:
@@ -118,14 +140,16 @@ def _lint_stage(loaded: LoadResult, config: ProjectConfig) -> StageResult:
     run = getattr(lint, "lint_rules", None)
     if run is None:
         return StageResult("lint", SKIPPED, "skipped: detection.lint has no lint_rules(rules, config)")
-    found = list(run(loaded.rules, config))
+    already = {(d.code, d.location) for d in loaded.diagnostics}
+    found = [d for d in run(loaded.rules, config) if (d.code, d.location) not in already]
     errors = sum(1 for d in found if d.severity == Severity.ERROR)
     summary = f"{errors} error(s), {len(found) - errors} warning(s)" if found else "no findings"
     # Like `detection lint`: any finding fails (suppress one per rule with metadata.lint.ignore).
     return StageResult("lint", FAILED if found else PASSED, summary, sort_diagnostics(found))
 
 
-def _test_stage(config: ProjectConfig, selection: list[Path] | None, reported: Sequence[Diagnostic]) -> StageResult:
+def _test_stage(config: ProjectConfig, selection: list[Path] | None, reported: Sequence[Diagnostic],
+                coverage_at: dict[str, Location] | None = None) -> StageResult:
     try:
         testing = importlib.import_module("detection.testing")
         reporting = importlib.import_module("detection.reporting")
@@ -134,11 +158,12 @@ def _test_stage(config: ProjectConfig, selection: list[Path] | None, reported: S
     if selection is not None and not selection:
         return StageResult("test", SKIPPED, "skipped: no rule or fixture differs from the base")
     try:
-        run = testing.run_tests(config, selection or ())
+        run = testing.run_tests(config, selection or (), coverage=coverage_at is not None)
     except DetectionError as exc:
         return StageResult("test", ERROR, "not run: the test input could not be read", exc.diagnostics)
     seen = {(d.code, d.location) for d in reported}
     diagnostics = [d for d in run.diagnostics if (d.code, d.location) not in seen]
+    diagnostics.extend(coverage_diagnostics(run.coverage or [], coverage_at or {}))
     failures = [reporting.failure_text(r) for r in run.results if not r.ok]
     status = FAILED if failures or diagnostics else PASSED
     return StageResult("test", status, reporting.summary_line(run), diagnostics,

@@ -56,9 +56,9 @@ class RuleCoverage:
 def rule_coverage(rule: RuleFile, cases: Sequence[Case], fields: Any = None) -> RuleCoverage:
     """Which clauses of ``rule``'s query the events of ``cases`` made true, and which false."""
     head = {"rule_id": rule.rule_id, "rule_name": rule.name, "rule_path": rule.display_path}
-    if rule.language not in ("kuery", "eql", "esql") or rule.query is None:
-        return RuleCoverage(**head, note=f"coverage is measured for KQL, EQL and ES|QL queries only ({rule.type} rule)")
-    from detection import kql
+    if rule.language not in ("kuery", "lucene", "eql", "esql") or rule.query is None:
+        return RuleCoverage(**head, note=f"coverage is measured for KQL, Lucene, EQL and ES|QL queries only ({rule.type} rule)")
+    from detection import kql, lucene
     from detection.clause_predicates import ClauseError, eql_clauses, esql_clauses
 
     try:
@@ -66,12 +66,18 @@ def rule_coverage(rule: RuleFile, cases: Sequence[Case], fields: Any = None) -> 
             clauses = eql_clauses(rule.query, fields)
         elif rule.language == "esql":
             clauses = esql_clauses(rule.query, fields)
+        elif rule.language == "lucene":
+            # Lucene parses into KQL's tree, so its leaves are measured the same way.
+            tree = lucene.parse(rule.query)
+            clauses = [(text, lucene.compile(leaf, fields=fields)) for text, leaf in _distinct(_standalone_leaves(tree))]
         else:
             tree = kql.parse(rule.query)
             clauses = []
             for text, leaf in _distinct(_standalone_leaves(tree)):
                 clauses.append((text, kql.compile(leaf, fields=fields)))
     except kql.KqlError as exc:
+        return RuleCoverage(**head, note=f"the query does not compile: {exc.message}")
+    except lucene.LuceneError as exc:
         return RuleCoverage(**head, note=f"the query does not compile: {exc.message}")
     except ClauseError as exc:
         return RuleCoverage(**head, note=f"the query does not compile: {exc}")
@@ -93,7 +99,7 @@ def _standalone_leaves(node: Any, scopes: tuple = ()) -> Iterator[Any]:
 
     if isinstance(node, ast.Nested):
         yield from _standalone_leaves(node.query, scopes + (node.path,))
-    elif isinstance(node, ast.LEAF_TYPES):
+    elif isinstance(node, ast.LEAF_TYPES) or not list(node.children()):  # Lucene's regex leaves too
         for path in reversed(scopes):
             node = ast.Nested(path, node)
         yield node

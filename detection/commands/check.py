@@ -25,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--changed-only", action="store_true",
                    help="run fixture cases only for rules and fixtures that differ from --base (default HEAD)")
     add_format_option(p)
+    p.add_argument("--coverage", action=argparse.BooleanOptionalAction, default=None,
+                   help="fail on query clauses no case makes both true and false "
+                        "(default: require-coverage in [tool.detection])")
     p.add_argument("--junit", type=Path, metavar="FILE", help="also write the results as JUnit XML")
     p.add_argument("--sarif", type=Path, metavar="FILE", help="also write the findings as SARIF 2.1.0")
     p.add_argument("--rules-dir", type=Path, default=None,
@@ -46,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         print_diagnostics(missing, "text", stream=sys.stderr)
         return 2
-    report = run_check(config, args.paths, base=args.base, changed_only=args.changed_only)
+    report = run_check(config, args.paths, base=args.base, changed_only=args.changed_only, coverage=args.coverage)
     sys.stdout.write(render_json(report) if args.format == "json" else render_text(report))
     for target, render in ((args.junit, render_junit), (args.sarif, render_sarif)):
         if target is not None:
