@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from detection.cli import main
-from detection.diagnostics import DetectionError, Severity
+from detection.diagnostics import Severity
 from detection.kibana_export import export_paths
 from detection.kibana_import import SERVER_FIELDS, apply_import, plan_import, snake_name
 from detection.kibana_ndjson import dumps_line
