@@ -13,7 +13,7 @@ from detection.kql.requirements import RequiredTerms, Term, required_terms
 from detection.prefilter import (
     OFF,
     SCAN,
-    SPLIT,
+    TRIE,
     Prefilter,
     build_prefilter,
     count_lines,
@@ -66,7 +66,7 @@ def test_one_rule_without_a_literal_turns_the_filter_off():
 def test_modes_follow_the_number_of_strings():
     few = Prefilter(frozenset({b"a", b"b"}))
     many = Prefilter(frozenset(f"v{i}".encode() for i in range(40)))
-    assert (few.mode, many.mode, Prefilter(None).mode) == (SCAN, SPLIT, OFF)
+    assert (few.mode, many.mode, Prefilter(None).mode) == (SCAN, TRIE, OFF)
 
 
 @pytest.mark.parametrize("strings", [frozenset({b"AssumeRole", b"CreateUser"}),
@@ -118,3 +118,18 @@ def test_literal_survives_every_json_spelling_of_the_value():
                  json.dumps({"a": "café/x"}, ensure_ascii=False).replace("/", "\\/")):
         assert prefilter.may_match(text.encode())
     assert not prefilter.may_match(json.dumps({"a": "cafe/x"}, ensure_ascii=False).encode())
+
+
+def test_trie_expression_matches_exactly_the_strings():
+    rng = random.Random(2)
+    alphabet = "AaBb/-é"
+    words = {"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 5))) for _ in range(60)}
+    words |= {"Ab", "Abc", "AbcD"}  # words that are prefixes of others
+    prefilter = Prefilter(frozenset(w.encode() for w in words))
+    assert prefilter.mode == TRIE
+    for _ in range(500):
+        candidate = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 6)))
+        line = json.dumps({"k": candidate, "n": 1}, ensure_ascii=False).encode()
+        assert prefilter.may_match(line) is (candidate in words), candidate
+        chunk = b'{"x":"zzz"}\n' + line + b"\n"
+        assert [n for n, _ in prefilter.lines(chunk)] == ([1] if candidate in words else [])
