@@ -232,3 +232,18 @@ def test_a_named_command_imports_only_its_own_module():
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                           cwd=Path(__file__).resolve().parents[1])
     assert done.stdout.strip() == "['detection.commands.backtest', 'detection.commands.common']"
+
+
+def test_progress_line_overwrites_itself_and_is_cleared():
+    import io
+
+    from detection.commands.backtest import Progress
+
+    stream = io.StringIO()
+    progress = Progress(stream)
+    progress(50_000_000, 200_000_000, 1234, 5)
+    progress(60_000_000, 200_000_000, 2000, 6)  # within 0.2 s of the first: not redrawn
+    progress.close()
+    text = stream.getvalue()
+    assert text.startswith("\r 25.0% 50.0/200.0 MB  1,234 lines  5 alerts")
+    assert "2,000" not in text and text.endswith("\r")
