@@ -42,6 +42,7 @@ CHUNK_SIZE = 4 << 20  # bytes per task: big enough to amortise the hand-over, sm
 EVENT_SUFFIXES = (".ndjson", ".jsonl", ".ndjson.gz", ".jsonl.gz")
 MAX_REPORTED_ERRORS = 20  # bad lines listed in full; the rest are counted
 CODE_NO_EVENTS = "E204"  # a folder with no event files
+CODE_EVALUATION = "E207"  # a predicate raised on an event
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,11 @@ class Matcher:
             if event.__class__ is not dict:
                 result.add_error(number, 1, CODE_NOT_OBJECT, f"an event is a JSON object, not {type(event).__name__}")
                 continue
-            positions = match(event)
+            try:
+                positions = match(event)
+            except Exception as exc:  # noqa: BLE001 - one odd event must not end a long run
+                result.add_error(number, 1, CODE_EVALUATION, f"evaluating the rules failed on this event: {exc}")
+                continue
             if positions:
                 for position in positions:
                     hits.append((number, position))

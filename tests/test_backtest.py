@@ -247,3 +247,18 @@ def test_progress_line_overwrites_itself_and_is_cleared():
     text = stream.getvalue()
     assert text.startswith("\r 25.0% 50.0/200.0 MB  1,234 lines  5 alerts")
     assert "2,000" not in text and text.endswith("\r")
+
+
+def test_an_event_a_rule_cannot_evaluate_is_reported_not_fatal(tmp_path):
+    from detection.backtest import Matcher
+    from detection.kql.requirements import RequiredTerms
+    from detection.prefilter import Prefilter
+    from detection.rule_index import IndexedRule, RuleIndex
+
+    def fragile(event):
+        return 1 / event["n"] > 0
+
+    matcher = Matcher(RuleIndex([IndexedRule(0, fragile, RequiredTerms())]), Prefilter(None))
+    result = matcher.scan(b'{"n": 1}\n{"n": 0}\n{"n": 2}\n', keep_events=False)
+    assert result.hits == [(0, 0), (2, 0)]
+    assert [(e[0], e[2]) for e in result.errors] == [(1, "E207")] and "division by zero" in result.errors[0][3]
