@@ -25,11 +25,18 @@ CODE_DUPLICATE_NAME = "U102"
 
 
 def display(path: Path) -> str:
-    """Paths as users typed them: relative to the working directory when inside it."""
+    """Paths as users read them: relative to the working directory when inside it, else absolute.
+
+    A path outside the working directory stays absolute: ``../../tmp/x.yaml`` would depend on
+    where the command ran and is harder to read than ``/tmp/x.yaml``.
+    """
     try:
-        return os.path.relpath(path)
+        shown = os.path.relpath(path)
     except ValueError:  # another drive on Windows
         return str(path)
+    if shown == os.pardir or shown.startswith(os.pardir + os.sep):
+        return os.path.abspath(path)
+    return shown
 
 
 def discover_rule_files(paths: Iterable[Path]) -> list[Path]:

@@ -179,3 +179,18 @@ def test_validate_cli_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     payload = json.loads(capsys.readouterr().out)
     assert payload["diagnostics"][0]["code"] == "S103"
     assert payload["diagnostics"][0]["line"] == line_of(SEED_TEXT, "risk_score:")
+
+
+def test_display_is_relative_inside_the_working_directory_and_absolute_outside(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from detection.loader import display
+
+    inside = tmp_path / "work"
+    (inside / "rules").mkdir(parents=True)
+    outside = tmp_path / "elsewhere" / "rule.yaml"
+    monkeypatch.chdir(inside)
+    assert display(inside / "rules" / "r.yaml") == str(Path("rules") / "r.yaml")
+    assert display(Path("rules/r.yaml")) == str(Path("rules") / "r.yaml")
+    # Not "../elsewhere/rule.yaml": messages must not depend on where the command ran.
+    assert display(outside) == str(outside)
+    assert display(Path("../elsewhere/rule.yaml")) == str(outside)
