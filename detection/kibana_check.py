@@ -3,8 +3,8 @@
 The schema is ``schemas/kibana/rule_import.schema.json`` (Kibana's ``RuleToImport`` converted to
 JSON Schema; see ``schemas/kibana/README.md``). Kibana validates a few more things in code, which
 ``extra_problems`` repeats: the interval format the alerting framework wants, timeline id/title
-pairing and the threshold limits. Results are ``Problem``s with a path into the object, so callers
-can place them in a rule file or in an ndjson line.
+pairing, the threshold limits and the new terms history window. Results are ``Problem``s with a
+path into the object, so callers can place them in a rule file or in an ndjson line.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ KIBANA_CODES = MappingProxyType({
     "K101": "an ndjson line is not valid JSON (the column is where parsing stopped)",
     "K102": "an ndjson line is JSON but not an object",
     "K103": "Kibana's import schema refuses the rule object",
-    "K104": "a check Kibana makes outside its schema fails (interval, timeline pairing, threshold limits)",
+    "K104": "a check Kibana makes outside its schema fails (interval, timeline pairing, threshold limits, "
+             "new terms history window)",
     "K105": "two rules share a rule_id",
     "K106": "import would replace an existing rule file (use --force)",
     "K107": "import dropped a field that is not a Kibana rule field (warning)",
@@ -133,7 +134,30 @@ def extra_problems(rule: Mapping[str, Any]) -> list[Problem]:
         if len(group) > 5:
             out.append(Problem(("threshold", "field"), f"threshold groups by {len(group)} fields; Kibana allows 5",
                                CODE_OUTSIDE_SCHEMA))
+    if rule.get("type") == "new_terms":
+        out.extend(_history_window_problems(rule))
     return out
+
+
+def _history_window_problems(rule: Mapping[str, Any]) -> list[Problem]:
+    """Kibana's new terms rule type refuses a history window that does not start before ``from``
+    (both resolved against the same now, as its params validation does)."""
+    from datetime import UTC, datetime
+
+    from detection.kql.dates import parse_date_math
+
+    start, look_back = rule.get("history_window_start"), rule.get("from", "now-6m")
+    if not isinstance(start, str) or not isinstance(look_back, str):
+        return []
+    now = datetime.now(UTC)
+    try:
+        if parse_date_math(start, now) < parse_date_math(look_back, now):
+            return []
+    except (ValueError, OverflowError):
+        return []  # not date math (the schema's pattern reports it) or out of range
+    return [Problem(("history_window_start",),
+                    f"history_window_start {start!r} is not earlier than from {look_back!r}; Kibana refuses the rule",
+                    CODE_OUTSIDE_SCHEMA, "set history_window_start well before from, e.g. now-14d")]
 
 
 def import_problems(rule: Mapping[str, Any]) -> list[Problem]:

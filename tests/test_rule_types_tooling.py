@@ -25,7 +25,8 @@ def typed_rules(tmp_path: Path) -> dict[str, Path]:
         "eql_event": dict(type="eql", language="eql", query='authentication where event.action == "ConsoleLogin"'),
         "eql_sequence": dict(type="eql", language="eql", query=(
             'sequence by user.name with maxspan=10m [iam where event.action == "CreateUser"] '
-            '[iam where event.action == "CreateAccessKey"]'), tiebreaker_field="event.sequence"),
+            '[iam where event.action == "CreateAccessKey"]'), tiebreaker_field="event.sequence",
+            **{"from": "now-11m"}),  # the look-back covers the maxspan (H117)
         "esql": dict(type="esql", language="esql", query=(
             'FROM logs-aws* | WHERE event.action == "ConsoleLogin" | STATS n = COUNT(*) BY source.ip | WHERE n >= 10'),
             drop=("index",)),

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from detection.config import ProjectConfig
 from detection.diagnostics import DetectionError, Diagnostic, Location, sort_diagnostics
-from detection.lint import attack_checks, hygiene, loader_codes, query, suppress, values
+from detection.lint import attack_checks, hygiene, loader_codes, query, rule_types, suppress, values
 from detection.lint.context import ProjectContext, RuleContext
 from detection.lint.registry import FAMILIES, Check, build_catalogue
 from detection.lint.settings import LintSettings, Selection, selector_problems, settings_from_mapping
@@ -30,7 +30,7 @@ __all__ = ["CHECKS", "FAMILIES", "Check", "LintReport", "LintSettings", "Selecti
 
 CHECKS: Mapping[str, Check] = build_catalogue([
     loader_codes.CHECKS, hygiene.UNIQUENESS, query.CHECKS, values.CHECKS, attack_checks.CHECKS,
-    hygiene.CHECKS, suppress.CHECKS,
+    hygiene.CHECKS, rule_types.CHECKS, suppress.CHECKS,
 ])
 
 
