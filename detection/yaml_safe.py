@@ -94,7 +94,12 @@ def load_yaml(text: str) -> tuple[Any, SourceMap]:
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         message = exc.problem or str(exc)
         if exc.context:
-            message = f"{message} ({exc.context})"
+            started = exc.context_mark
+            if started is not None and mark is not None and started.line != mark.line:
+                # An unclosed bracket or quote is noticed lines later: say where it was opened.
+                message = f"{message} ({exc.context} that starts at line {started.line + 1}, column {started.column + 1})"
+            else:
+                message = f"{message} ({exc.context})"
         raise YamlProblem(f"YAML syntax error: {message}", line, col, "syntax") from None
     except yaml.YAMLError as exc:
         raise YamlProblem(f"YAML error: {exc}", 1, 1, "syntax") from None
@@ -153,7 +158,8 @@ def _compose_from(event: Any, events: Any, builder: _Builder, path: tuple, depth
         )
     if depth > MAX_DEPTH:
         line, col = _position(event)
-        raise YamlProblem(f"nesting deeper than {MAX_DEPTH} levels", line, col, "unsafe")
+        raise YamlProblem(f"nesting deeper than {MAX_DEPTH} levels", line, col, "unsafe",
+                          hint="rule files are a few levels deep; flatten this value or close its brackets")
     builder.values[path] = _position(event)
     if isinstance(event, yaml.ScalarEvent):
         return builder.scalar(event)

@@ -194,3 +194,47 @@ def test_display_is_relative_inside_the_working_directory_and_absolute_outside(
     # Not "../elsewhere/rule.yaml": messages must not depend on where the command ran.
     assert display(outside) == str(outside)
     assert display(Path("../elsewhere/rule.yaml")) == str(outside)
+
+
+SEED_IN_COPY = "rules/aws/privilege_escalation_sts_assumerole_usage.yaml"
+COPY_OF_SEED = "rules/aws/zz_copy_of_seed.yaml"
+
+# The acceptance list, run through `detection validate` on a copy of the repository:
+# (mutation of the seed rule, code, line of the reported position (needle), column, message part).
+CLI_PROBLEMS = {
+    "yaml-syntax": (("  max_signals: 100", "  max_signals: [100"), "E101", "\n  author:", 9,
+                    "(while parsing a flow sequence that starts at line {max_signals}, column 16)"),
+    "missing-field": (("  severity: low\n", ""), "S101", "\nrule:", 1, "rule is missing required field 'severity'"),
+    "wrong-enum": (("  severity: low", "  severity: Low"), "S104", "severity: Low", 13,
+                   "rule.severity has invalid value 'Low'"),
+    "wrong-type": (("  risk_score: 21", '  risk_score: "21"'), "S103", "risk_score:", 15,
+                   "rule.risk_score must be an integer, not a string ('21')"),
+    "unknown-table": (("\nhistory:\n", "\nrules:\n  x: 1\nhistory:\n"), "S102", "\nrules:", 1,
+                      "unknown top-level table 'rules'"),
+    "duplicate-rule-id": (None, "U101", "rule_id:", 12, f"also used by {SEED_IN_COPY}:12:12"),
+}
+
+
+@pytest.mark.parametrize("problem", sorted(CLI_PROBLEMS))
+def test_validate_on_a_repository_copy_reports_each_problem_once(
+        problem: str, repo_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    mutation, code, needle, column, message = CLI_PROBLEMS[problem]
+    if mutation is None:  # the seed rule copied under another name: same rule_id, other name
+        shown = COPY_OF_SEED
+        text = SEED_TEXT.replace("name: AWS STS AssumeRole Usage", "name: AWS STS AssumeRole Usage (copy)")
+    else:
+        shown = SEED_IN_COPY
+        old, new = mutation
+        assert old in SEED_TEXT
+        text = SEED_TEXT.replace(old, new, 1)
+    (repo_copy / shown).write_text(text, encoding="utf-8")
+    monkeypatch.chdir(repo_copy)
+    assert main(["validate"]) == 1
+    captured = capsys.readouterr()
+    located = [line for line in captured.out.splitlines() if re.match(r"\S+:\d+:\d+: [A-Z]+\d+ ", line)]
+    line = line_of(text, needle)
+    message = message.format(max_signals=line_of(text, "max_signals:"))
+    assert len(located) == 1, captured.out
+    assert located[0].startswith(f"{shown}:{line}:{column}: {code} "), located
+    assert message in located[0]
+    assert "Traceback" not in captured.out + captured.err

@@ -67,3 +67,27 @@ def test_timestamps_stay_strings_and_positions_recorded() -> None:
     assert data == {"d": "2024-01-02", "n": 5, "f": 1.5, "b": True, "z": None, "l": ["x"]}
     assert source.value(("l", 0)) == (7, 5)
     assert source.key(("n",)) == (2, 1)
+
+
+HOSTILE_FILES = {
+    "billion-laughs": (BILLION_LAUGHS, 1, 4, "YAML anchor '&a' is not allowed"),
+    "python-tag": ("rule: !!python/object/apply:os.system ['echo pwned']\n", 1, 7,
+                   "YAML tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed"),
+    "deep-nesting": ("rule: " + "[" * (MAX_DEPTH + 5) + "]" * (MAX_DEPTH + 5) + "\n", 1, 7 + MAX_DEPTH,
+                     f"nesting deeper than {MAX_DEPTH} levels"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_FILES))
+def test_validate_refuses_hostile_yaml_with_a_located_e102(name, tmp_path, capsys):
+    from detection.cli import main
+
+    text, line, column, message = HOSTILE_FILES[name]
+    path = tmp_path / "rule.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert main(["validate", str(path)]) == 1
+    out, err = capsys.readouterr()
+    first, hint = out.splitlines()[:2]
+    assert first == f"{path}:{line}:{column}: E102 {message}"
+    assert hint.strip().startswith("hint: ") and "syntax" not in hint  # says what to do about it
+    assert "Traceback" not in out + err
