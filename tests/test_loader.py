@@ -238,3 +238,45 @@ def test_validate_on_a_repository_copy_reports_each_problem_once(
     assert located[0].startswith(f"{shown}:{line}:{column}: {code} "), located
     assert message in located[0]
     assert "Traceback" not in captured.out + captured.err
+
+
+PUBLISHED_QUERY = (
+    "event.dataset:aws.cloudtrail and event.provider:sts.amazonaws.com and event.action:AssumedRole and "
+    "aws.cloudtrail.user_identity.session_context.session_issuer.type:Role and event.outcome:success"
+)
+
+
+def test_seed_rule_version_100_is_the_published_rule() -> None:
+    """Elastic's "AWS STS AssumeRole Usage" as published (version 100), rebuilt from the history."""
+    from detection.history import rebuild_version
+
+    rule = load_rule_file(SEED_RULE)
+    published = rebuild_version(rule.rule, rule.history, 100).rule
+    assert published["query"] == PUBLISHED_QUERY
+    assert published["description"] == (
+        "Identifies the use of AssumeRole. AssumeRole returns a set of temporary security credentials that can be "
+        "used to access AWS resources. An adversary could use those credentials to move laterally and escalate "
+        "privileges.")
+    expected = {
+        "rule_id": "93075852-b0f5-4b8b-89c3-a226efae5726", "name": "AWS STS AssumeRole Usage",
+        "type": "query", "language": "kuery", "index": ["filebeat-*", "logs-aws*"], "severity": "low",
+        "risk_score": 21, "interval": "5m", "from": "now-6m", "max_signals": 100,
+        "tags": ["Elastic", "Cloud", "AWS", "Continuous Monitoring", "SecOps", "Identity and Access"],
+        "author": ["Austin Songer"], "license": "Elastic License v2",
+        "false_positives": ["Automated processes that use Terraform may lead to false positives."],
+        "version": 100,
+    }
+    assert {key: published.get(key) for key in expected} == expected
+    threat = [(t["tactic"]["id"], t["tactic"]["name"], t["tactic"]["reference"],
+               [(x["id"], x["name"], x["reference"]) for x in t["technique"]]) for t in published["threat"]]
+    assert threat == [
+        ("TA0004", "Privilege Escalation", "https://attack.mitre.org/tactics/TA0004/",
+         [("T1548", "Abuse Elevation Control Mechanism", "https://attack.mitre.org/techniques/T1548/")]),
+        ("TA0008", "Lateral Movement", "https://attack.mitre.org/tactics/TA0008/",
+         [("T1550", "Use Alternate Authentication Material", "https://attack.mitre.org/techniques/T1550/")]),
+    ]
+    recorded = {h.version: h for h in rule.history}
+    assert (recorded[100].stack, recorded[100].kind) == ("8.5.0", "formatting")
+    assert recorded[4].stack == "8.4.0" and recorded[4].previous["query"].strip() == PUBLISHED_QUERY
+    assert (recorded[2].stack, recorded[2].kind) == ("8.1.0", "formatting")
+    assert rule.metadata["added_in_stack"] == "7.16.0"
