@@ -18,7 +18,7 @@ from typing import Any
 
 from detection.config import ProjectConfig
 from detection.diagnostics import DetectionError, Diagnostic, Location, Severity, sort_diagnostics
-from detection.loader import RULE_SUFFIXES, LoadResult, display, load_rules
+from detection.loader import LoadResult, display, load_rules
 
 PASSED, FAILED, SKIPPED, ERROR = "passed", "failed", "skipped", "error"
 CODE_UNCOVERED = "F140"  # a query clause no case makes both true and false
@@ -100,6 +100,8 @@ def _selected_test_stage(config: ProjectConfig, report: CheckReport, paths: list
     if repo is None:
         problems = git_problem.diagnostics if git_problem else []
         return StageResult("test", ERROR, "not run: --changed-only needs a git checkout", problems)
+    from detection.changed import changed_selection
+
     try:
         selection = changed_selection(repo, report.base or "HEAD", config)
     except DetectionError as exc:
@@ -180,26 +182,6 @@ def _versions_stage(loaded: LoadResult, baseline: Any) -> StageResult:
     against = f" against {baseline.ref}" if baseline is not None else " against the recorded history"
     summary = (f"{len(errors)} problem(s)" if errors else "all versions in order") + against
     return StageResult("versions", FAILED if errors else PASSED, summary, found)
-
-
-def changed_selection(repo: Any, base: str, config: ProjectConfig) -> list[Path]:
-    """Rule files, fixture files, and folders of changed event files that differ from ``base``
-    (deleted files are left out: the version gates deal with deleted rules)."""
-    from detection.fixtures import FIXTURE_SUFFIXES
-
-    commit = repo.resolve(base)
-    fixtures_dir = config.fixtures_dir.resolve()
-    rules_dirs = [Path(d).resolve() for d in config.rules_dirs]
-    picked: set[Path] = set()
-    for name in repo.changed_files(commit):
-        path = repo.root / name
-        if not path.exists():
-            continue
-        if fixtures_dir in path.parents:
-            picked.add(path if path.suffix in FIXTURE_SUFFIXES else path.parent)
-        elif path.suffix in RULE_SUFFIXES and any(d in path.parents for d in rules_dirs):
-            picked.add(path)
-    return sorted(picked)
 
 
 # -- output -------------------------------------------------------------------------------------

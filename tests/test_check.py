@@ -240,3 +240,49 @@ def test_changelog_flags_unrecorded_changes_and_deletions(repo: Path) -> None:
     text = render_markdown(log)
     assert "- **Rule A** (version 1 → 1): changed without a recorded version (run `detection bump`)" in text
     assert "#### Removed\n\n- **Rule B** (was version 1): deleted" in text
+
+
+def test_changed_event_file_re_tests_the_fixtures_that_read_it(repo: Path) -> None:
+    # One events file next to the fixtures, one elsewhere in the repository.
+    (repo / "fixtures" / "events").mkdir()
+    (repo / "fixtures" / "events" / "b.ndjson").write_text('{"event": {"action": "Beta"}}\n')
+    (repo / "samples").mkdir()
+    (repo / "samples" / "a.json").write_text('{"event": {"action": "Alpha"}}\n')
+    edit(repo / "fixtures" / "b.yaml", "cases:\n", "cases:\n  - name: from-file\n    expect: alert\n"
+                                                  "    events_file: events/b.ndjson\n")
+    edit(repo / "fixtures" / "a.yaml", "cases:\n", "cases:\n  - name: from-samples\n    expect: alert\n"
+                                                  "    events_file: ../samples/a.json\n")
+    commit_all(repo, "cases read event files")
+    config = load_config(repo)
+
+    (repo / "fixtures" / "events" / "b.ndjson").write_text('{"event": {"action": "Other"}}\n')
+    report = run_check(config, base="HEAD", changed_only=True)
+    assert report.changed_rules == ["fixtures/b.yaml"]
+    failed = [r.case for r in report.stage("test").payload.results if not r.ok]
+    assert failed == ["from-file"] and report.exit_code == 1
+
+    git(repo, "checkout", "-q", "--", "fixtures")
+    (repo / "samples" / "a.json").unlink()  # a deleted events file breaks its case too
+    report = run_check(config, base="HEAD", changed_only=True)
+    assert report.changed_rules == ["fixtures/a.yaml"]
+    stage = report.stage("test")
+    assert stage.status == "failed" and [d.code for d in stage.diagnostics] == ["F110"]
+    assert "'../samples/a.json' does not exist" in stage.diagnostics[0].message
+
+
+def test_deleted_fixture_file_re_tests_its_rule(repo: Path) -> None:
+    edit(repo / "rules" / "a.yaml", "maturity: experimental", "maturity: production")
+    commit_all(repo, "rule A in production: the fixture policy applies")
+    (repo / "fixtures" / "a.yaml").unlink()
+    report = run_check(load_config(repo), base="HEAD", changed_only=True)
+    assert report.changed_rules == ["rules/a.yaml"]
+    [policy] = report.stage("test").payload.results
+    assert policy.case == "[policy]" and policy.outcome == "failed" and "no fixture cases" in policy.message
+
+
+def test_settings_change_re_tests_everything(repo: Path) -> None:
+    pyproject = repo / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + "\n[tool.detection.policy]\nrequire-negative = false\n")
+    report = run_check(load_config(repo), base="HEAD", changed_only=True)
+    assert report.changed_rules == ["fixtures", "rules"]
+    assert {r.rule_id for r in report.stage("test").payload.results} == {IDS["a"], IDS["b"]}
