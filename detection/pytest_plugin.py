@@ -56,7 +56,11 @@ class _Project:
         return self._session
 
     def problems_in(self, path: Path) -> list[Diagnostic]:
-        return [d for d in self.plan.diagnostics if Path(d.location.path).resolve() == path]
+        # The file's own load problems (some located in the event files it reads), then any
+        # other finding located in it (a fixture file that names no rule).
+        found = list(self.plan.problems_by_file.get(path, []))
+        found += [d for d in self.plan.diagnostics if Path(d.location.path).resolve() == path and d not in found]
+        return found
 
 
 def _root_of(config: pytest.Config, start: Path) -> Path | None:

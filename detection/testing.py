@@ -37,6 +37,7 @@ class TestItem:
     rule: RuleFile
     case: Case | None = None
     cases: tuple[Case, ...] = ()  # for the policy item: every case of the rule
+    broken_fixture: str | None = None  # for the policy item: the rule's fixture file, when it did not load
 
     @property
     def kind(self) -> str:
@@ -113,6 +114,9 @@ class TestPlan:
     # path, and the items of rules that have no fixture file at all.
     items_by_file: dict[Path, list[TestItem]] = field(default_factory=dict)
     unbound_items: list[TestItem] = field(default_factory=list)
+    # Each fixture file that did not load, by resolved path, with its problems (some are located
+    # in the event files it reads, not in the fixture file itself).
+    problems_by_file: dict[Path, list[Diagnostic]] = field(default_factory=dict)
 
 
 @dataclass
@@ -185,6 +189,7 @@ def plan_tests(config: ProjectConfig, paths: Sequence[Path | str] = (), rule_ids
         if not narrowed or diag.location.path in chosen_paths or _shown_inside(diag.location.path, rule_args):
             plan.diagnostics.append(diag)
     for path, problems in fixtures.problems.items():
+        plan.problems_by_file[path.resolve()] = list(problems)
         if not narrowed or mirrored_key(path, config.fixtures_dir) in chosen_keys or _inside_any(path, fixture_args):
             plan.diagnostics.extend(problems)
     for diag in orphans:
@@ -196,7 +201,8 @@ def plan_tests(config: ProjectConfig, paths: Sequence[Path | str] = (), rule_ids
         files = sorted(bound.get(rule.rule_id, []), key=lambda f: f.path)
         cases = [c for f in files for c in f.cases]
         plan.cases_by_rule[rule.rule_id] = cases
-        policy = [TestItem(rule, None, tuple(cases))] if _needs_policy(rule, config) else []
+        broken = None if files else _broken_fixture(rule, config, plan.problems_by_file)
+        policy = [TestItem(rule, None, tuple(cases), broken)] if _needs_policy(rule, config) else []
         for number, fixture in enumerate(files):
             items = [TestItem(rule, case) for case in fixture.cases] + (policy if number == 0 else [])
             items = [i for i in items if matcher is None or matcher(i.keywords())]
@@ -342,7 +348,9 @@ class TestSession:
         if not missing:
             return self._base(item, PASSED, "has a positive and a negative case")
         fixture = _fixture_hint(item, self.config)
-        if not item.cases:
+        if not item.cases and item.broken_fixture:
+            message = f"rule has no fixture cases: {item.broken_fixture} did not load; fix the problems reported for it"
+        elif not item.cases:
             message = f"rule has no fixture cases; create {fixture} with {' and '.join(missing)}"
         else:
             message = f"rule has no {' and no '.join(missing)}; add one to {fixture}"
@@ -358,6 +366,16 @@ def policy_gaps(cases: Sequence[Case], config: ProjectConfig) -> list[str]:
     if config.require_negative and not any(not c.positive for c in cases):
         gaps.append("negative case (expect: no_alert)")
     return gaps
+
+
+def _broken_fixture(rule: RuleFile, config: ProjectConfig, problems: Mapping[Path, Any]) -> str | None:
+    """The rule's mirrored fixture file, as shown to users, when it exists but did not load."""
+    from detection.fixtures import fixture_candidates
+
+    for candidate in fixture_candidates(rule.path, config.rules_dirs, config.fixtures_dir):
+        if candidate.resolve() in problems:
+            return display(candidate)
+    return None
 
 
 def _fixture_hint(item: TestItem, config: ProjectConfig) -> str:

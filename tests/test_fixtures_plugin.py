@@ -18,7 +18,13 @@ import detection.reporting  # noqa: F401
 import detection.testing  # noqa: F401
 
 from .conftest import REPO
-from .test_fixtures_runner import FIXTURE_REL, PUBLISHED, make_seed_project, restore_published_query
+from .test_fixtures_runner import (
+    EVENTS_REL,
+    FIXTURE_REL,
+    PUBLISHED,
+    make_seed_project,
+    restore_published_query,
+)
 
 pytest_plugins = ["pytester"]
 
@@ -88,6 +94,19 @@ def test_malformed_fixture_is_a_located_collection_error(pytester: pytest.Pytest
     text = result.stdout.str()
     assert f"{FIXTURE_REL}:2:5: F101 cases[0] is missing required field 'expect'" in text
     assert "Traceback" not in text and "detection/fixtures.py" not in text
+
+
+def test_bad_json_in_an_events_file_is_a_located_collection_error(pytester: pytest.Pytester, project: Path):
+    events = project / EVENTS_REL
+    lines = events.read_text().splitlines()
+    events.write_text("\n".join([lines[0], lines[1][:40], lines[2]]) + "\n")  # line 2 cut in half
+    result = pytester.runpytest(*PLUGIN)
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    text = result.stdout.str()
+    assert f"ERROR {FIXTURE_REL}" in text
+    assert f"{EVENTS_REL}:2:41: F112 invalid JSON on line 2" in text
+    assert "create fixtures/" not in text  # the file exists; it is its events file that is broken
+    assert "Traceback" not in text
 
 
 def test_rule_without_fixture_file_fails_its_policy_item(pytester: pytest.Pytester, project: Path):

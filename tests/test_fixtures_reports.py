@@ -62,6 +62,10 @@ def test_malformed_fixture_is_a_located_input_error(seed_copy: Path, capsys):
     assert code == 2
     assert "sts_role_session_activity.ndjson:2:" in out and "F112" in out
     assert "Traceback" not in out + err
+    # The policy check says the fixture file did not load, not that it is missing.
+    policy = next(line for line in out.splitlines() if line.startswith("  problem:"))
+    assert "rule has no fixture cases: " in policy and "create" not in policy
+    assert f"{FIXTURE_REL} did not load; fix the problems reported for it" in policy
 
 
 def test_missing_path_is_a_usage_error(seed_copy: Path, capsys):
