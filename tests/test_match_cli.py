@@ -103,3 +103,52 @@ def test_rule_option_uses_the_rule_query(events, capsys):
 
 def test_query_and_rule_together_is_a_usage_error(events, capsys, tmp_path):
     assert main(["match", "--rule", str(tmp_path / "r.yaml"), "a:1", str(events)]) == 2
+
+
+ROLE_SESSION_ASSUME_ROLE = {  # as the AWS integration stores it: event.dataset is the data stream's constant
+    "event": {"action": "AssumeRole", "provider": "sts.amazonaws.com", "outcome": "success"},
+    "aws": {"cloudtrail": {"user_identity": {"session_context": {"session_issuer": {"type": "Role"}}}}},
+}
+
+
+@pytest.mark.parametrize("index,expected", [
+    (None, (0, ["2"])),  # the seed rule's own indices reach the CloudTrail data stream
+    ("[winlogbeat-*]", (1, [])),  # no constant event.dataset there: the first clause fails
+])
+def test_rule_option_takes_the_rules_query_and_index(tmp_path, capsys, index, expected):
+    seed = (REPO / "rules" / "aws" / "privilege_escalation_sts_assumerole_usage.yaml").read_text(encoding="utf-8")
+    if index is not None:
+        seed = seed.replace("  index:\n    - filebeat-*\n    - logs-aws*\n", f"  index: {index}\n")
+        assert index in seed
+    rule = tmp_path / "rule.yaml"
+    rule.write_text(seed, encoding="utf-8")
+    events = tmp_path / "events.ndjson"
+    failed = dict(ROLE_SESSION_ASSUME_ROLE, event=dict(ROLE_SESSION_ASSUME_ROLE["event"], outcome="failure"))
+    events.write_text(json.dumps(failed) + "\n" + json.dumps(ROLE_SESSION_ASSUME_ROLE) + "\n", encoding="utf-8")
+    code = main(["match", "--rule", str(rule), str(events)])
+    assert (code, capsys.readouterr().out.split()) == expected
+
+
+def test_the_projects_field_definitions_are_read_like_detection_test(tmp_path, capsys, monkeypatch):
+    """`match` types fields as `detection test` does: with the project's fields-dir, no --fields needed."""
+    project = tmp_path / "project"
+    (project / "schemas" / "fields").mkdir(parents=True)
+    (project / "pyproject.toml").write_text('[tool.detection]\nrules-dir = "rules"\n', encoding="utf-8")
+    (project / "schemas" / "fields" / "custom.yml").write_text("fields:\n  custom.size: long\n", encoding="utf-8")
+    events = tmp_path / "e.ndjson"
+    events.write_text('{"custom": {"size": "10"}}\n{"custom": {"size": 9}}\n', encoding="utf-8")
+    monkeypatch.chdir(project)
+    assert main(["match", "custom.size > 9", str(events)]) == 0  # long: 10 > 9
+    assert capsys.readouterr().out.split() == ["1"]
+    monkeypatch.chdir(tmp_path)  # outside the project the field is an unknown keyword: "10" < "9"
+    assert main(["match", "custom.size > 9", str(events)]) == 1
+    capsys.readouterr()
+    # with --rule, the rule's project counts, wherever the command runs
+    seed = (REPO / "rules" / "aws" / "privilege_escalation_sts_assumerole_usage.yaml").read_text(encoding="utf-8")
+    start = seed.index("  query: >-\n")
+    end = seed.index("  severity: low\n")
+    rule = project / "rules" / "r.yaml"
+    rule.parent.mkdir()
+    rule.write_text(seed[:start] + "  query: custom.size > 9\n" + seed[end:], encoding="utf-8")
+    assert main(["match", "--rule", str(rule), str(events)]) == 0
+    assert capsys.readouterr().out.split() == ["1"]

@@ -30,15 +30,22 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("query", nargs="?", help="the query (omit with --rule)")
     p.add_argument("events", type=Path, help="NDJSON file of events")
     p.add_argument("--rule", type=Path, help="take query, language and index from this rule file")
-    p.add_argument("--fields", type=Path, help="extra field definitions: a fields .yml file or a folder of them")
+    p.add_argument("--fields", type=Path, help="extra field definitions: a fields .yml file or a folder of them "
+                   "(the project's fields-dir, schemas/fields by default, is always read)")
     p.add_argument("--language", default=None, help="query language (default kuery)")
     p.add_argument("--count", action="store_true", help="print only the number of matching events")
     p.set_defaults(func=run)
     return p
 
 
-def _schema(fields: Path | None, index: list[str] | None) -> FieldSchema:
+def _schema(fields: Path | None, index: list[str] | None, project_from: Path | None = None) -> FieldSchema:
+    """Shipped field types, the project's fields-dir (as `detection test` reads them), then --fields."""
+    from detection.config import load_config
+
     schema = default_schema()
+    project_fields = load_config(project_from).fields_dir
+    if project_fields.is_dir():
+        schema = schema.merge(load_custom_fields(project_fields))
     if fields is not None:
         extra = load_custom_fields(fields) if fields.is_dir() else FieldSchema((load_custom_file(fields),))
         schema = schema.merge(extra)
@@ -110,7 +117,7 @@ def _run(args: argparse.Namespace) -> int:
         query, language = args.query, args.language or "kuery"
     if language not in LANGUAGES:
         return _unsupported(language, query, rule)
-    schema = _schema(args.fields, index)
+    schema = _schema(args.fields, index, args.rule.resolve() if args.rule is not None else None)
     if language == "eql":
         return _run_eql(args, query, schema, rule)
     if language == "esql":
