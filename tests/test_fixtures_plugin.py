@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -115,6 +116,14 @@ def test_rule_without_fixture_file_fails_its_policy_item(pytester: pytest.Pytest
     result.assert_outcomes(failed=1)
     assert "fixtures::AWS STS AssumeRole Usage::[policy]" in result.stdout.str()
     assert "rule has no fixture cases; create" in result.stdout.str()
+
+
+def test_plain_pytest_at_the_root_finds_the_plugin_and_the_cases():
+    # The installed package registers the plugin with pytest, and testpaths take pytest to the
+    # fixtures folder, so `pytest` with no arguments runs every case.
+    settings = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    assert settings["project"]["entry-points"]["pytest11"] == {"detection": "detection.pytest_plugin"}
+    assert settings["tool"]["detection"]["fixtures-dir"] in settings["tool"]["pytest"]["ini_options"]["testpaths"]
 
 
 def test_plugin_is_inert_outside_a_detection_project(pytester: pytest.Pytester):
