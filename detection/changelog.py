@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from detection.baseline import Baseline
 from detection.content_hash import content_hash
+from detection.history import describe_change
 from detection.model import HistoryEntry, RuleFile
 
 ADDED, UPDATED, DEPRECATED, REMOVED = "added", "updated", "deprecated", "removed"
@@ -99,7 +100,9 @@ def _bullet(change: RuleChange) -> list[str]:
     out = [head]
     for entry in change.entries:
         what = _what_changed(entry)
-        out.append(f"  - {entry.version}: {what}" + (f" {_escape(entry.summary)}" if entry.summary else ""))
+        # The summary `detection bump` writes by default says what `what` says already.
+        summary = entry.summary if entry.summary and entry.summary != describe_change(entry.kind, entry.changed) else ""
+        out.append(f"  - {entry.version}: {what}" + (f" {_escape(summary)}" if summary else ""))
     return out
 
 

@@ -228,6 +228,18 @@ def test_changelog_since_a_release(repo: Path, capsys: pytest.CaptureFixture[str
     assert kinds == {"Rule A": "updated", "Rule B": "deprecated", "Rule C": "added"}
 
 
+def test_changelog_leaves_out_the_summary_bump_generated(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    git(repo, "tag", "v1")
+    edit(repo / "rules" / "a.yaml", "Detects Alpha.", "Detects alpha.")
+    edit(repo / "rules" / "b.yaml", "query: event.action:Beta", "query: 'event.action:Beta '")
+    assert main(["bump"]) == 0
+    capsys.readouterr()
+    assert main(["changelog", "--since", "v1"]) == 0
+    text = capsys.readouterr().out
+    assert "- **Rule A** (version 1 → 2)\n  - 2: changed description.\n" in text
+    assert "- **Rule B** (version 1 → 2)\n  - 2: formatting only.\n" in text
+
+
 def test_changelog_flags_unrecorded_changes_and_deletions(repo: Path) -> None:
     from detection.baseline import load_baseline
     from detection.git import find_repo
