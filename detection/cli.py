@@ -74,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
+    _tolerate_narrow_encodings()
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
@@ -82,6 +83,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - the last line of defence: a bug, reported without a dump
         return _internal_error(exc, debug=args.debug or os.environ.get("DETECTION_DEBUG", "") not in ("", "0"))
+
+
+def _tolerate_narrow_encodings() -> None:
+    """On a stream that is not UTF-8 (a Windows pipe, PYTHONIOENCODING=ascii), write the characters
+    it lacks (the explanation's check marks, event values) as escapes instead of failing."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+        if encoding not in ("utf8", "utf8sig") and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
 
 
 def _internal_error(exc: Exception, debug: bool) -> int:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -10,6 +13,7 @@ import pytest
 
 from detection.cli import main
 
+from .conftest import REPO
 from .test_fixtures_runner import FIXTURE_REL, PUBLISHED, RULE_REL, make_seed_project, restore_published_query
 
 
@@ -66,6 +70,17 @@ def test_malformed_fixture_is_a_located_input_error(seed_copy: Path, capsys):
     policy = next(line for line in out.splitlines() if line.startswith("  problem:"))
     assert "rule has no fixture cases: " in policy and "create" not in policy
     assert f"{FIXTURE_REL} did not load; fix the problems reported for it" in policy
+
+
+def test_a_terminal_without_utf8_gets_escapes_not_a_crash(seed_copy: Path):
+    restore_published_query(seed_copy)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONIOENCODING": "ascii"}
+    done = subprocess.run([sys.executable, "-m", "detection", "test", str(RULE_REL)], cwd=seed_copy, env=env,
+                          capture_output=True, check=False)
+    assert done.returncode == 1, done.stderr
+    out = done.stdout.decode("ascii")  # nothing outside ASCII was written
+    assert '\\u2717 event.action:AssumedRole  [event.action = "AssumeRole"]' in out
+    assert "internal error" not in done.stderr.decode("ascii")
 
 
 def test_missing_path_is_a_usage_error(seed_copy: Path, capsys):
