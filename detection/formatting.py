@@ -267,7 +267,11 @@ def _plain_ok(text: str) -> bool:
     from ruamel.yaml.nodes import ScalarNode
     from ruamel.yaml.resolver import VersionedResolver
 
-    analysis = Emitter(None).analyze_scalar(text)
+    emitter = Emitter(None)
+    # With no dumper the emitter is its own serializer; analyze_scalar asks it for the YAML version
+    # (for a leading '?' or ':'), and 1.1 is how rule files are read.
+    emitter.use_version = (1, 1)
+    analysis = emitter.analyze_scalar(text)
     if not analysis.allow_block_plain or analysis.multiline:
         return False
     return VersionedResolver().resolve(ScalarNode, text, (True, False)) == "tag:yaml.org,2002:str"

@@ -25,6 +25,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString, FoldedScalarStrin
 from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
+from detection.diagnostics import DetectionError
 from detection.yaml_safe import YamlProblem, load_yaml
 
 WIDTH = 100
@@ -173,6 +174,21 @@ def _separate_tables(text: str) -> str:
     return "\n".join(out)
 
 
+def _canonical(text: str) -> str:
+    """``text`` in `detection fmt`'s form, so written files pass `detection fmt --check`.
+
+    ruamel wraps a scalar longer than the line (a long field name goes to the next line, a quoted
+    string over two); the formatter keeps such scalars on one line. It verifies that the data is
+    unchanged; should it refuse, the writer's own (still exact) text is kept.
+    """
+    from detection.formatting import format_text  # imported here: formatting builds on this module
+
+    try:
+        return format_text(text)[0]
+    except DetectionError:
+        return text
+
+
 def dump_rule_document(document: Mapping[str, Any], header: str | None = None) -> str:
     """YAML text of a rule document that the project's loader reads back as ``document``."""
     force: set[tuple] = set()
@@ -190,7 +206,7 @@ def dump_rule_document(document: Mapping[str, Any], header: str | None = None) -
             data = None
         wrong = _differences(document, data)
         if not wrong:
-            return text
+            return _canonical(text)
         if () in wrong or quote_all:
             quote_all = True  # a key or non-string value: quote every string and key
         else:

@@ -146,7 +146,8 @@ def test_string_styles() -> None:
 
 
 def test_quotes_that_change_the_meaning_stay() -> None:
-    for value in ('"yes"', '"1.10"', '"2012-10-17"', '"a: b"', '"*"', '" padded "', "'#tag'", '"null"', '"@timestamp"'):
+    for value in ('"yes"', '"1.10"', '"2012-10-17"', '"a: b"', '"*"', '" padded "', "'#tag'", '"null"', '"@timestamp"',
+                  "'?'", "':'", "'? x'", "'- x'"):  # leading indicators (fmt crashed on '?')
         text = RULE.replace("  description: Finds things.\n", f"  description: {value}\n")
         formatted, findings = format_text(text, "r.yaml")
         assert formatted == text, value

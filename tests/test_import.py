@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from detection.cli import main
 from detection.diagnostics import Severity
+from detection.formatting import format_paths, format_text
 from detection.kibana_export import export_paths
 from detection.kibana_import import SERVER_FIELDS, apply_import, plan_import, snake_name
 from detection.kibana_ndjson import dumps_line
@@ -46,6 +47,31 @@ def test_export_import_export_gives_identical_bytes(tmp_path):
     apply_import(plan)
     again = export_paths([tmp_path / "rules"]).ndjson(details=True)
     assert again.encode() == first.encode()
+
+
+def test_whole_repository_round_trips_into_canonical_rule_files(tmp_path):
+    # Every rule type of the pack (KQL, EQL, ES|QL, threshold, new_terms), long flattened field names included.
+    first = export_paths([REPO / "rules"]).ndjson(details=True)
+    exported = tmp_path / "export.ndjson"
+    exported.write_text(first, encoding="utf-8")
+    plan = plan_import(exported, tmp_path / "rules", today=TODAY)
+    assert plan.ok, [d.format() for d in plan.diagnostics]
+    written = apply_import(plan)
+    assert len(written) == len(first.splitlines()) - 1 >= 25
+    assert export_paths([tmp_path / "rules"]).ndjson(details=True).encode() == first.encode()
+    results = format_paths([tmp_path / "rules"])
+    assert [d.format() for r in results for d in r.findings] == [], "imported files pass `detection fmt --check`"
+    assert not any(r.changed or r.failed for r in results)
+
+
+def test_long_unbreakable_values_stay_on_their_line():
+    name = "aws.cloudtrail.flattened.request_parameters.AccessControlPolicy.AccessControlList.Grant.Grantee.URI"
+    spaced = "two  spaces keep this string quoted " * 4
+    doc = rule_doc(required_fields=[{"ecs": False, "name": name, "type": "flattened"}], description=spaced)
+    text = dump_rule_document(doc)
+    assert f"      name: {name}\n" in text
+    assert all(line == line.rstrip() for line in text.splitlines()), "no trailing spaces"
+    assert format_text(text)[1] == [] and load_yaml(text)[0] == doc
 
 
 @needs_sample
