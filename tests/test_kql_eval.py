@@ -28,6 +28,8 @@ MAPPING = FieldSchema.from_mapping(
         "w": "wildcard",
         "n": "long",
         "x": "double",
+        "fl32": "float",
+        "hf": "half_float",
         "d": "date",
         "dn": "date_nanos",
         "ip": "ip",
@@ -160,6 +162,13 @@ CASES = [
     ("x:0.1", {"x": 0.1}, True),
     ("x < 0.5", {"x": 0.25}, True),
     ("n:1 and n:2", {"n": [1, 2]}, True),  # arrays: separate clauses, separate elements
+    # float and half_float are stored (and queried) at their own precision
+    ("fl32:0.1", {"fl32": 0.1000000001}, True),  # the same 32-bit float
+    ("x:0.1", {"x": 0.1000000001}, False),  # a double keeps the difference
+    ("fl32 >= 0.1", {"fl32": 0.1}, True),
+    ("hf:1", {"hf": 1.0001}, True),  # half_float: 11 significant bits
+    ("hf > 1", {"hf": 1.0001}, False),
+    ("hf:1", {"hf": 1.01}, False),
     # ---------------------------------------------------------------- dates (REF, ES tests)
     ("d:2010-03-06", {"d": "2010-03-06T13:00:00Z"}, True),  # whole day
     ("d:2010-03-06", {"d": "2010-03-07T00:00:00Z"}, False),

@@ -8,8 +8,10 @@ the compiler turns that into a located KqlError.
 from __future__ import annotations
 
 import ipaddress
+import math
 import operator
 import re
+import struct
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -25,6 +27,8 @@ Test = Callable[[Any], bool]
 WHOLE_VALUE_TYPES = frozenset({"keyword", "constant_keyword", "wildcard", "flattened"})
 TEXT_TYPES = frozenset({"text", "match_only_text"})
 INTEGER_TYPES = frozenset({"long", "integer", "short", "byte", "unsigned_long"})
+# Narrow floating-point types: Elasticsearch stores and queries them at this precision (struct format).
+_STORED_PRECISION = {"float": "f", "half_float": "e"}
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
 _QS_SPACE = re.compile(r"[ \t\n\r\f\u00a0\u3000]+")
 _STAR = "\x00"  # stands for an unescaped '*' while splitting a pattern on whitespace
@@ -58,6 +62,22 @@ def keyword_of(value: Any, info: FieldInfo | None = None) -> str | None:
         if info.normalizer == "lowercase":
             text = text.lower()
     return text
+
+
+def stored_float(ftype: str) -> Callable[[float], float] | None:
+    """Rounding to the precision a float or half_float field stores, so that ``f:0.1`` matches the
+    document value 0.1000000001 as Elasticsearch does (both become the same 32-bit float)."""
+    fmt = _STORED_PRECISION.get(ftype)
+    if fmt is None:
+        return None
+
+    def narrow(x: float) -> float:
+        try:
+            return struct.unpack(fmt, struct.pack(fmt, x))[0]
+        except OverflowError:  # beyond half_float's range
+            return math.copysign(math.inf, x)
+
+    return narrow
 
 
 def number_of(value: Any, integer: bool) -> int | float | None:
@@ -187,6 +207,10 @@ def is_test(ftype: str, info: FieldInfo | None, value: Value, field: str, now: d
             raise Invalid(f"failed to create query: For input string: \"{value.text}\" (field [{field}] is of type [{ftype}])")
         target = parse_number(value.text, ftype, field)
         integer = ftype in INTEGER_TYPES
+        narrow = stored_float(ftype)
+        if narrow is not None:
+            stored = narrow(target)
+            return lambda v: (n := number_of(v, False)) is not None and narrow(n) == stored
         return lambda v: number_of(v, integer) == target
     if ftype in DATE_TYPES:
         _no_wildcards(value, ftype, field)
@@ -276,6 +300,10 @@ def range_test(ftype: str, info: FieldInfo | None, op: str, value: Value, field:
     if ftype in NUMERIC_TYPES:
         bound_n = parse_number(text, ftype, field)
         integer = ftype in INTEGER_TYPES
+        narrow = stored_float(ftype)
+        if narrow is not None:
+            stored = narrow(bound_n)
+            return lambda v: (n := number_of(v, False)) is not None and compare(narrow(n), stored)
         return lambda v: (n := number_of(v, integer)) is not None and compare(n, bound_n)
     if ftype in DATE_TYPES:
         try:
