@@ -100,6 +100,23 @@ def test_export_passes_the_shared_kibana_checker(tmp_path):
     assert "warning" not in run.stdout
 
 
+@pytest.mark.skipif(not (SHARED / "kibana" / "check_import.py").is_file(), reason="shared reference folder absent")
+def test_whole_repository_export_passes_both_checkers_and_is_stable(tmp_path):
+    # Every rule type the pack uses (query, eql, esql, threshold, new_terms) goes through both checks.
+    text = export_paths([REPO / "rules"]).ndjson(details=True)
+    assert export_paths([REPO / "rules"]).ndjson(details=True).encode() == text.encode()
+    *rules, details = [json.loads(line) for line in text.splitlines()]
+    assert {r["type"] for r in rules} >= {"query", "eql", "esql", "threshold", "new_terms"}
+    assert [p for r in rules for p in import_problems(r)] == [] and details_problems(details) == []
+    out = tmp_path / "rules.ndjson"
+    out.write_text(text, encoding="utf-8")
+    run = subprocess.run([sys.executable, str(SHARED / "kibana" / "check_import.py"), "--strict", str(out)],
+                         capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"{len(rules) + 1} valid, 0 invalid (rule={len(rules)}, export_details=1)" in run.stdout
+    assert "warning" not in run.stdout
+
+
 def test_kibana_checks_outside_the_schema_fail_with_the_rule_files_position(tmp_path):
     path = write_rule(tmp_path, "timeline", rule_doc(timeline_id="abc"))
     with pytest.raises(DetectionError) as caught:
