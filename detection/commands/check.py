@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", type=Path, help="rule files or folders (default: the project's rules)")
     p.add_argument("--base", metavar="REF", help="git ref to compare versions with (e.g. origin/main)")
     p.add_argument("--changed-only", action="store_true",
-                   help="run fixture cases only for rules and fixtures that differ from --base (default HEAD)")
+                   help="run fixture cases only for rules, fixtures and event files that differ from --base "
+                        "(default HEAD); all of them when pyproject.toml or the custom fields differ")
     add_format_option(p)
     p.add_argument("--coverage", action=argparse.BooleanOptionalAction, default=None,
                    help="fail on query clauses no case makes both true and false "
