@@ -144,6 +144,8 @@ def test_missing_custom_folder_is_empty(tmp_path):
         ("nofields: {}\n", "FLD002", 1),
         ("fields:\n  a: [\n", "FLD001", 3),
         ("fields:\n  ok: keyword\n  bad..name: keyword\n", "FLD003", 3),
+        ("fields:\n  a.b: {type: keyword, scaling_factor: 10}\n", "FLD005", 2),
+        ("fields:\n  a.b: {type: scaled_float, scaling_factor: 0}\n", "FLD005", 2),
     ],
 )
 def test_custom_file_errors_are_located(tmp_path, text, code, line):
@@ -156,3 +158,8 @@ def test_custom_file_errors_are_located(tmp_path, text, code, line):
     assert diag.location.path.endswith("bad.yml")
     assert diag.location.line == line
     assert diag.format().startswith(f"{path}:{line}:")
+
+
+def test_custom_scaled_float_keeps_its_scaling_factor(tmp_path):
+    (tmp_path / "metrics.yml").write_text("fields:\n  app.load: {type: scaled_float, scaling_factor: 10}\n")
+    assert load_custom_fields(tmp_path).info("app.load").scaling_factor == 10

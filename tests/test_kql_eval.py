@@ -30,6 +30,7 @@ MAPPING = FieldSchema.from_mapping(
         "x": "double",
         "fl32": "float",
         "hf": "half_float",
+        "sf": {"type": "scaled_float", "scaling_factor": 100},
         "d": "date",
         "dn": "date_nanos",
         "ip": "ip",
@@ -169,6 +170,11 @@ CASES = [
     ("hf:1", {"hf": 1.0001}, True),  # half_float: 11 significant bits
     ("hf > 1", {"hf": 1.0001}, False),
     ("hf:1", {"hf": 1.01}, False),
+    ("sf:1.23", {"sf": 1.234}, True),  # scaled_float stores round(1.234 * 100) = 123
+    ("sf:1.234", {"sf": 1.23}, True),  # ...and scales the query value the same way
+    ("sf:1.23", {"sf": 1.236}, False),  # 124
+    ("sf > 1.231", {"sf": 1.234}, False),  # the bound is not rounded: 1.23 > 1.231 is false
+    ("sf >= 1.225", {"sf": 1.225}, True),
     # ---------------------------------------------------------------- dates (REF, ES tests)
     ("d:2010-03-06", {"d": "2010-03-06T13:00:00Z"}, True),  # whole day
     ("d:2010-03-06", {"d": "2010-03-07T00:00:00Z"}, False),
@@ -373,6 +379,13 @@ def test_default_schema_types_drive_matching():
     assert compile("aws.cloudtrail.request_parameters.text:roleArn", s)(
         {"aws": {"cloudtrail": {"request_parameters": "{roleArn=arn:aws:iam::1:role/x}"}}}
     )
+
+
+def test_ecs_scaled_float_uses_its_scaling_factor():
+    # host.cpu.usage is a scaled_float with scaling_factor 1000 in ECS
+    assert default_schema().info("host.cpu.usage").scaling_factor == 1000
+    assert compile("host.cpu.usage:0.5")({"host": {"cpu": {"usage": 0.5004}}})
+    assert not compile("host.cpu.usage:0.5")({"host": {"cpu": {"usage": 0.5006}}})
 
 
 def test_scoped_schema_drops_the_cloudtrail_constant():

@@ -27,7 +27,7 @@ from detection.fields.schema import KNOWN_TYPES, FieldInfo, FieldSchema, Layer, 
 from detection.sourcemap import SourceMap
 from detection.yaml_safe import YamlProblem, load_yaml
 
-_SPEC_KEYS = {"type", "value", "allowed_values", "array", "ignore_above", "normalizer", "multi_fields"}
+_SPEC_KEYS = {"type", "value", "allowed_values", "array", "ignore_above", "normalizer", "multi_fields", "scaling_factor"}
 
 
 class _Collector:
@@ -116,6 +116,11 @@ def _check_spec(doc_path: tuple, name: str, spec: Mapping, col: _Collector, sour
     normalizer = spec.get("normalizer")
     if normalizer is not None and normalizer != "lowercase":
         col.error(doc_path + ("normalizer",), "FLD005", f"field `{name}`: only the `lowercase` normalizer is understood")
+    factor = spec.get("scaling_factor")
+    if factor is not None and (ftype != "scaled_float" or isinstance(factor, bool) or not isinstance(factor, (int, float))
+                               or not factor > 0):
+        col.error(doc_path + ("scaling_factor",), "FLD005",
+                  f"field `{name}`: `scaling_factor` is a positive number, only for scaled_float fields")
     multi = spec.get("multi_fields")
     if multi is not None and not (isinstance(multi, Mapping) and all(t in KNOWN_TYPES for t in multi.values())):
         col.error(doc_path + ("multi_fields",), "FLD005", f"field `{name}`: multi_fields maps sub-field name to type")

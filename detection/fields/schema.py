@@ -41,6 +41,7 @@ class FieldInfo:
     ignore_above: int | None = None
     normalizer: str | None = None  # "lowercase" for .caseless style keyword fields
     source: str = ""
+    scaling_factor: float | None = None  # scaled_float: values are stored as round(value * factor)
 
     @property
     def source_path(self) -> str:
@@ -210,7 +211,8 @@ def _infer_multi_fields(fields: dict[str, FieldInfo]) -> None:
         if normalizer is None and name.endswith(".caseless") and info.type == "keyword":
             normalizer = "lowercase"
         fields[name] = FieldInfo(
-            name, info.type, info.value, prefix, info.allowed_values, info.array, info.ignore_above, normalizer, info.source
+            name, info.type, info.value, prefix, info.allowed_values, info.array, info.ignore_above, normalizer, info.source,
+            info.scaling_factor,
         )
 
 
@@ -228,6 +230,7 @@ def field_infos(name: str, spec: Mapping, source: str = "") -> list[FieldInfo]:
             "lowercase" if name.endswith(".caseless") and ftype == "keyword" else None
         ),
         source=source,
+        scaling_factor=spec.get("scaling_factor"),
     )
     out = [info]
     for sub, sub_type in (spec.get("multi_fields") or {}).items():

@@ -64,9 +64,13 @@ def keyword_of(value: Any, info: FieldInfo | None = None) -> str | None:
     return text
 
 
-def stored_float(ftype: str) -> Callable[[float], float] | None:
-    """Rounding to the precision a float or half_float field stores, so that ``f:0.1`` matches the
-    document value 0.1000000001 as Elasticsearch does (both become the same 32-bit float)."""
+def stored_float(ftype: str, info: FieldInfo | None = None) -> Callable[[float], float] | None:
+    """Rounding to the precision a float, half_float or scaled_float field stores, so that ``f:0.1``
+    matches the document value 0.1000000001 as Elasticsearch does (both become the same 32-bit float)."""
+    factor = info.scaling_factor if info is not None else None
+    if ftype == "scaled_float" and factor:
+        # round(value * factor) as Java's Math.round (half up), back on the value's scale
+        return lambda x: math.floor(x * factor + 0.5) / factor if math.isfinite(x) else x
     fmt = _STORED_PRECISION.get(ftype)
     if fmt is None:
         return None
@@ -207,7 +211,7 @@ def is_test(ftype: str, info: FieldInfo | None, value: Value, field: str, now: d
             raise Invalid(f"failed to create query: For input string: \"{value.text}\" (field [{field}] is of type [{ftype}])")
         target = parse_number(value.text, ftype, field)
         integer = ftype in INTEGER_TYPES
-        narrow = stored_float(ftype)
+        narrow = stored_float(ftype, info)
         if narrow is not None:
             stored = narrow(target)
             return lambda v: (n := number_of(v, False)) is not None and narrow(n) == stored
@@ -300,7 +304,10 @@ def range_test(ftype: str, info: FieldInfo | None, op: str, value: Value, field:
     if ftype in NUMERIC_TYPES:
         bound_n = parse_number(text, ftype, field)
         integer = ftype in INTEGER_TYPES
-        narrow = stored_float(ftype)
+        narrow = stored_float(ftype, info)
+        if ftype == "scaled_float" and narrow is not None:
+            # Elasticsearch scales the bound without rounding it: only the stored value is rounded.
+            return lambda v: (n := number_of(v, False)) is not None and compare(narrow(n), bound_n)
         if narrow is not None:
             stored = narrow(bound_n)
             return lambda v: (n := number_of(v, False)) is not None and compare(narrow(n), stored)
