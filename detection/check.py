@@ -81,8 +81,9 @@ def run_check(config: ProjectConfig, paths: Sequence[Path] = (), base: str | Non
 
     stages.append(_lint_stage(loaded, config))
     query_at = {r.rule_id: r.location(("rule", "query")) for r in loaded.rules}
+    # Without paths, `loaded` is exactly what the test stage would read again: hand it over.
     stages.append(_selected_test_stage(config, report, list(paths), repo, git_problem, changed_only,
-                                       query_at if coverage else None))
+                                       query_at if coverage else None, None if paths else loaded))
     if git_problem is not None and base is not None:
         stages.append(StageResult("versions", ERROR, f"not run: cannot read the base {base!r}", git_problem.diagnostics))
     else:
@@ -92,11 +93,12 @@ def run_check(config: ProjectConfig, paths: Sequence[Path] = (), base: str | Non
 
 def _selected_test_stage(config: ProjectConfig, report: CheckReport, paths: list[Path], repo: Any,
                          git_problem: DetectionError | None, changed_only: bool,
-                         coverage_at: dict[str, Location] | None = None) -> StageResult:
+                         coverage_at: dict[str, Location] | None = None,
+                         loaded: LoadResult | None = None) -> StageResult:
     """The test stage over ``paths`` (all rules when empty), or over what changed since the base."""
     reported = report.stages[0].diagnostics
     if not changed_only:
-        return _test_stage(config, paths or None, reported, coverage_at)
+        return _test_stage(config, paths or None, reported, coverage_at, loaded)
     if repo is None:
         problems = git_problem.diagnostics if git_problem else []
         return StageResult("test", ERROR, "not run: --changed-only needs a git checkout", problems)
@@ -110,7 +112,7 @@ def _selected_test_stage(config: ProjectConfig, report: CheckReport, paths: list
         chosen = [p.resolve() for p in paths]
         selection = [s for s in selection if any(c == s.resolve() or c in s.resolve().parents for c in chosen)]
     report.changed_rules = [display(p) for p in selection]
-    return _test_stage(config, selection, reported, coverage_at)
+    return _test_stage(config, selection, reported, coverage_at, loaded)
 
 
 def coverage_diagnostics(records: Sequence[Any], query_at: dict[str, Location]) -> list[Diagnostic]:
@@ -151,7 +153,7 @@ def _lint_stage(loaded: LoadResult, config: ProjectConfig) -> StageResult:
 
 
 def _test_stage(config: ProjectConfig, selection: list[Path] | None, reported: Sequence[Diagnostic],
-                coverage_at: dict[str, Location] | None = None) -> StageResult:
+                coverage_at: dict[str, Location] | None = None, loaded: LoadResult | None = None) -> StageResult:
     try:
         testing = importlib.import_module("detection.testing")
         reporting = importlib.import_module("detection.reporting")
@@ -160,7 +162,7 @@ def _test_stage(config: ProjectConfig, selection: list[Path] | None, reported: S
     if selection is not None and not selection:
         return StageResult("test", SKIPPED, "skipped: no rule or fixture differs from the base")
     try:
-        run = testing.run_tests(config, selection or (), coverage=coverage_at is not None)
+        run = testing.run_tests(config, selection or (), coverage=coverage_at is not None, loaded=loaded)
     except DetectionError as exc:
         return StageResult("test", ERROR, "not run: the test input could not be read", exc.diagnostics)
     seen = {(d.code, d.location) for d in reported}

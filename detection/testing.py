@@ -19,7 +19,7 @@ from detection.config import ProjectConfig
 from detection.diagnostics import DetectionError, Diagnostic, Location, sort_diagnostics
 from detection.fixtures import CODE_NO_RULE, Case, FixtureFile, load_fixture_files, mirrored_key
 from detection.keyword_expr import compile_keyword
-from detection.loader import RULE_SUFFIXES, discover_rule_files, display, load_rules
+from detection.loader import RULE_SUFFIXES, LoadResult, discover_rule_files, display, load_rules
 from detection.model import RuleFile
 
 PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
@@ -140,13 +140,17 @@ class TestRun:
 
 
 def plan_tests(config: ProjectConfig, paths: Sequence[Path | str] = (), rule_ids: Sequence[str] = (),
-               keyword: str | None = None) -> TestPlan:
-    """Which cases to run. ``paths`` may name rule files/folders or fixture files/folders."""
+               keyword: str | None = None, loaded: LoadResult | None = None) -> TestPlan:
+    """Which cases to run. ``paths`` may name rule files/folders or fixture files/folders.
+
+    ``loaded``: the rules of ``config.rules_dirs`` when the caller has read them already
+    (``detection check`` does), so that each rule file is parsed once per run."""
     plan = TestPlan()
     matcher = compile_keyword(keyword) if keyword else None
     rule_args, fixture_args = _split_paths(paths, config)
     extra_rules = [p for p in rule_args if not _inside_any(p, config.rules_dirs)]
-    loaded = load_rules([d for d in config.rules_dirs if Path(d).exists()] + extra_rules)
+    if loaded is None or extra_rules:
+        loaded = load_rules([d for d in config.rules_dirs if Path(d).exists()] + extra_rules)
     fixtures = load_fixture_files([config.fixtures_dir] if config.fixtures_dir.exists() else [], config.root)
 
     narrowed = bool(paths or rule_ids)
@@ -448,10 +452,11 @@ def fields_for(schema: Any, rule: RuleFile) -> Any:
 
 
 def run_tests(config: ProjectConfig, paths: Sequence[Path | str] = (), rule_ids: Sequence[str] = (),
-              keyword: str | None = None, coverage: bool = False) -> TestRun:
-    """Plan and run every selected case; optionally measure condition coverage per rule."""
+              keyword: str | None = None, coverage: bool = False, loaded: LoadResult | None = None) -> TestRun:
+    """Plan and run every selected case; optionally measure condition coverage per rule.
+    ``loaded`` as for ``plan_tests``."""
     start = time.perf_counter()
-    plan = plan_tests(config, paths, rule_ids, keyword)
+    plan = plan_tests(config, paths, rule_ids, keyword, loaded)
     try:
         fields = load_fields(config)
     except DetectionError as exc:  # broken custom field files: nothing can be evaluated reliably

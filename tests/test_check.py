@@ -298,3 +298,28 @@ def test_settings_change_re_tests_everything(repo: Path) -> None:
     report = run_check(load_config(repo), base="HEAD", changed_only=True)
     assert report.changed_rules == ["fixtures", "rules"]
     assert {r.rule_id for r in report.stage("test").payload.results} == {IDS["a"], IDS["b"]}
+
+
+def test_check_reads_each_rule_file_once(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test stage reuses the rules the validate stage loaded (half the parsing on a big repo),
+    in a full run and a changed-only one; with explicit paths it still reads the whole rule set."""
+    import detection.loader as loader
+
+    reads: list[str] = []
+    real = loader.load_rule_file
+    monkeypatch.setattr(loader, "load_rule_file", lambda path: reads.append(Path(path).name) or real(path))
+    config = load_config(repo)
+    report = run_check(config)
+    assert report.exit_code == 0 and len(report.stage("test").payload.results) == 4
+    assert sorted(reads) == ["a.yaml", "b.yaml"]
+
+    reads.clear()
+    edit(repo / "rules" / "a.yaml", "Detects Alpha.", "Detects alpha.")
+    report = run_check(config, changed_only=True)
+    assert {r.rule_id for r in report.stage("test").payload.results} == {IDS["a"]}
+    assert sorted(reads) == ["a.yaml", "b.yaml"]
+
+    reads.clear()
+    report = run_check(config, paths=[repo / "rules" / "b.yaml"])
+    assert {r.rule_id for r in report.stage("test").payload.results} == {IDS["b"]}
+    assert sorted(reads) == ["a.yaml", "b.yaml", "b.yaml"]  # the selection, then every rule for the cases
