@@ -116,6 +116,30 @@ def test_other_lines_are_recognised_and_reported(tmp_path):
     assert plan.details is not None and plan.details["exported_rules_count"] == 8
 
 
+def test_action_connector_lines_are_reported_and_the_rule_keeps_its_action(tmp_path):
+    connector_id = "5e8d1c7a-2f1b-4a43-9a3e-0c6a1b2d3e4f"
+    action = {"action_type_id": ".slack", "group": "default", "id": connector_id,
+              "params": {"message": "Rule {{context.rule.name}} fired"}}
+    rule_line = dumps_line({**rule_doc()["rule"], "actions": [action], "id": "server-side-id", "revision": 3})
+    connector = dumps_line({"attributes": {"actionTypeId": ".slack", "config": {}, "isMissingSecrets": True,
+                                           "name": "SOC channel", "secrets": {}},
+                            "id": connector_id, "managed": False, "references": [], "type": "action"})
+    details = dumps_line({"exported_count": 2, "exported_rules_count": 1, "exported_action_connector_count": 1,
+                          "missing_rules": [], "missing_rules_count": 0})
+    source = tmp_path / "with_connector.ndjson"
+    source.write_text("\n".join([rule_line, connector, details]) + "\n", encoding="utf-8")
+    plan = plan_import(source, tmp_path / "rules", today=TODAY)
+    assert plan.ok, [d.format() for d in plan.errors]
+    assert [(s.line, s.kind, s.label) for s in plan.skipped] == [(2, "action_connector", connector_id)]
+    assert [(d.code, d.location.line) for d in plan.diagnostics] == [("K109", 2)]
+    assert "action connector" in plan.diagnostics[0].message
+    [written] = apply_import(plan)
+    rule = load_rule_file(written)
+    assert rule.rule["actions"] == [action] and "id" not in rule.rule and "revision" not in rule.rule
+    [again] = export_paths([tmp_path / "rules"]).ndjson().splitlines()
+    assert again == dumps_line({**rule_doc()["rule"], "actions": [action]})
+
+
 @needs_sample
 def test_rules_without_index_are_imported(tmp_path):
     # Kibana accepts rules that name no index (it falls back to its default index patterns).
