@@ -12,7 +12,13 @@ from detection.config import load_config
 from detection.diagnostics import DetectionError
 from detection.formatting import format_text
 from detection.loader import load_rule_file
-from detection.scaffold import NewRule, plan_new_rule, prompt_missing, write_new_rule
+from detection.scaffold import (
+    DESCRIPTION_PLACEHOLDER,
+    NewRule,
+    plan_new_rule,
+    prompt_missing,
+    write_new_rule,
+)
 
 QUERY = "event.dataset:aws.cloudtrail and event.action:CreateUser and event.outcome:success"
 POSITIVE = "event: {event: {dataset: aws.cloudtrail, action: CreateUser, outcome: success}}"
@@ -47,7 +53,8 @@ def _fill_in(fixture: Path) -> None:
 
 
 def test_check_fails_on_the_scaffold_and_passes_once_the_cases_are_filled_in(project: Path, capsys) -> None:
-    assert _new("--query", QUERY, "--tactic", "Persistence", "--technique", "T1136.003") == 0
+    assert _new("--query", QUERY, "--description", "Detects a new IAM user.", "--tactic", "Persistence",
+                "--technique", "T1136.003") == 0
     rule = project / "rules" / "custom" / "aws_iam_user_created.yaml"
     fixture = project / "fixtures" / "custom" / "aws_iam_user_created.yaml"
     assert rule.is_file() and fixture.is_file()
@@ -204,3 +211,21 @@ def test_dry_run_prints_and_writes_nothing(project: Path, capsys) -> None:
 def test_without_a_name_and_no_terminal_it_is_a_usage_error(project: Path, capsys) -> None:
     assert main(["new", "--no-input"]) == 2
     assert "--name is required" in capsys.readouterr().err
+
+
+def test_placeholders_left_in_the_rule_fail_lint_until_replaced(project: Path, capsys) -> None:
+    from detection.check import run_check
+
+    assert _new() == 0  # neither --query nor --description: both are stand-ins
+    rule = project / "rules" / "custom" / "aws_iam_user_created.yaml"
+    capsys.readouterr()
+    assert main(["lint", str(rule)]) == 1
+    out = capsys.readouterr().out
+    assert "rules/custom/aws_iam_user_created.yaml:10:16: H118 description still holds the placeholder 'REPLACE ME'" in out
+    assert "H118 query still holds the placeholder 'REPLACE-ME'" in out
+
+    text = rule.read_text()
+    text = text.replace(DESCRIPTION_PLACEHOLDER, "Detects a new IAM user.")
+    rule.write_text(text.replace('event.action:"REPLACE-ME"', QUERY))
+    assert main(["lint", str(rule)]) == 0
+    assert run_check(load_config(project)).stage("lint").status == "passed"

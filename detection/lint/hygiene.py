@@ -1,4 +1,4 @@
-"""H1xx and U1xx: scheduling, risk, dates, references and tags; unique ids and names."""
+"""H1xx (H101-H114, H118) and U1xx: scheduling, risk, dates, references and tags; unique ids and names."""
 
 from __future__ import annotations
 
@@ -465,6 +465,43 @@ def index_and_data_view(ctx: RuleContext) -> Iterator[Diagnostic]:
                          hint="remove index or data_view_id")
 
 
+# ------------------------------------------------------------------------------------------ H118
+
+# The stand-ins `detection new` writes for what only the author can say (detection/scaffold.py).
+PLACEHOLDERS = ("REPLACE ME", "REPLACE-ME")
+
+
+@check("H118", "scaffold-placeholder", "a value still holds the placeholder `detection new` wrote",
+       explanation="""
+       `detection new` fills the description (and the query, when none was given) with a `REPLACE ME`
+       stand-in so that the rule loads and lints while it is being written. Left in place it would
+       reach Kibana as the text analysts read when the rule fires. Write what the rule detects, why
+       it matters and what to check first.
+       """,
+       bad="""
+       description: "REPLACE ME: what the rule detects, why it matters, and what to check first when it fires."
+       """,
+       good="""
+       description: Identifies a new IAM user created by a principal other than the provisioning role.
+       """)
+def scaffold_placeholder(ctx: RuleContext) -> Iterator[Diagnostic]:
+    # The rule table's strings and lists of strings (description, query, note, references, ...).
+    for key, value in ctx.rule.rule.items():
+        if isinstance(value, str):
+            texts = [((key,), value)]
+        elif isinstance(value, list):
+            texts = [((key, i), item) for i, item in enumerate(value) if isinstance(item, str)]
+        else:
+            continue
+        for path, text in texts:
+            marker = next((m for m in PLACEHOLDERS if m in text), None)
+            if marker is not None:
+                shown = key if len(path) == 1 else f"{key}[{path[1]}]"
+                yield Diagnostic(ctx.at(("rule", *path)), "H118",
+                                 f"{shown} still holds the placeholder {marker!r} written by `detection new`",
+                                 hint=f"write the rule's real {key} in its place")
+
+
 # ------------------------------------------------------------------------------------------ U101-U102
 
 def _duplicates(project: ProjectContext, code: str) -> Iterator[Diagnostic]:
@@ -511,5 +548,6 @@ def duplicate_name(project: ProjectContext) -> Iterator[Diagnostic]:
 
 CHECKS = (severity_risk_mismatch, look_back_gap, look_back_no_margin, invalid_date_math, max_signals_limit,
           dates_out_of_order, invalid_date, history_date_out_of_range, reference_not_url, duplicate_entry,
-          tag_spelling, tag_not_allowed, deprecated_without_reason, index_and_data_view)
+          tag_spelling, tag_not_allowed, deprecated_without_reason, index_and_data_view,
+          scaffold_placeholder)
 UNIQUENESS = (duplicate_rule_id, duplicate_name)
