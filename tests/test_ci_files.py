@@ -76,6 +76,13 @@ def test_workflow_runs_only_existing_commands(workflow: Path) -> None:
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
+def test_every_job_has_a_timeout(workflow: Path) -> None:
+    jobs = yaml.safe_load(workflow.read_text())["jobs"]
+    for name, job in jobs.items():
+        assert isinstance(job.get("timeout-minutes"), int) and 0 < job["timeout-minutes"] <= 60, name
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
 def test_workflow_actions_are_pinned_to_a_major_version(workflow: Path) -> None:
     uses = [step["uses"] for step in _steps(workflow) if "uses" in step]
     assert uses
