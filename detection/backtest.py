@@ -407,7 +407,11 @@ _WORKER: dict[str, Any] = {}
 
 
 def default_jobs() -> int:
-    return max(1, os.cpu_count() or 1)
+    """The cores this process may run on: a container or `taskset` limit counts, not the host's."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # no affinity on this platform
+        return max(1, os.cpu_count() or 1)
 
 
 def _results(matcher: Matcher, tasks: Iterator[tuple[int, Span | bytes]], jobs: int,

@@ -262,3 +262,15 @@ def test_an_event_a_rule_cannot_evaluate_is_reported_not_fatal(tmp_path):
     result = matcher.scan(b'{"n": 1}\n{"n": 0}\n{"n": 2}\n', keep_events=False)
     assert result.hits == [(0, 0), (2, 0)]
     assert [(e[0], e[2]) for e in result.errors] == [(1, "E207")] and "division by zero" in result.errors[0][3]
+
+
+def test_default_jobs_are_the_cores_this_process_may_use(monkeypatch):
+    import os
+
+    from detection.backtest import default_jobs
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert default_jobs() == 2  # a CI container limited to two of the host's 64 cores
+    monkeypatch.delattr(os, "sched_getaffinity")
+    assert default_jobs() == 64
