@@ -12,6 +12,9 @@ from .lint_support import BASE_RULE, lint_files, position, replace, write_rule
 BASE_QUERY = "event.dataset:aws.cloudtrail and event.provider:sts.amazonaws.com and event.action:AssumeRole"
 
 
+EQL = ("  type: query\n  language: kuery\n", "  type: eql\n  language: eql\n")
+
+
 def q(new_query: str) -> tuple[str, str]:
     """A mutation replacing the base rule's query line."""
     return (f"  query: {BASE_QUERY}\n", f"  query: {new_query}\n")
@@ -55,6 +58,11 @@ CORPUS = [
                            "event.action:CreatUser")], "V102", "CreatUser", 1),
     ("aws-provider-typo", [q("event.dataset:aws.cloudtrail and event.provider:sts.amazonaws.co and "
                              "event.action:AssumeRole")], "V103", "sts.amazonaws.co ", 1),
+    # -- EQL fields and values
+    ("eql-unknown-field", [EQL, q('any where event.dataset == "aws.cloudtrail" and event.actoin == "AssumeRole"')],
+     "Q102", "event.actoin", 1),
+    ("eql-aws-action", [EQL, q('any where event.provider == "sts.amazonaws.com" and event.action == "AssumedRole"')],
+     "V102", '"AssumedRole"', 1),
     # -- ATT&CK
     ("attack-framework", [("- framework: MITRE ATT&CK", "- framework: Mitre Attack")], "A101", "Mitre Attack", 1),
     ("attack-unknown-tactic", [("id: TA0004", "id: TA0044")], "A102", "TA0044", 1),

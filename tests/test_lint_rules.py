@@ -100,6 +100,59 @@ def test_eql_syntax_error_is_located_in_the_file(tmp_path: Path) -> None:
     assert findings[0].location.line == position(text, "process.args")[0]
 
 
+EQL_SEQUENCE = (
+    "  query: |-\n"
+    "    sequence by aws.cloudtrail.user_identiy.arn with maxspan=5m\n"
+    '      [any where event.provider == "iam.amazonaws.com" and event.action == "CreatUser"] by user.name\n'
+    '      [any where event.provider == "iam.amazonaws.com" and event.action in ("CreateAccessKey", "CreatLoginProfile")\n'
+    '         and event.outcome == "Success"] by user.name\n'
+)
+
+
+def test_eql_fields_and_values_are_checked_at_their_position(tmp_path: Path) -> None:
+    text = eql_rule(EQL_SEQUENCE)
+    findings = lint_files(write_rule(tmp_path, text)).findings
+    got = [(d.code, d.location.line, d.location.column, d.data.get("suggestion")) for d in findings]
+    assert got == [
+        ("Q102", *position(text, "aws.cloudtrail.user_identiy"), "aws.cloudtrail.user_identity.arn"),
+        ("V102", *position(text, '"CreatUser"'), "CreateUser"),
+        ("V102", *position(text, '"CreatLoginProfile"'), "CreateLoginProfile"),
+        ("V101", *position(text, '"Success"'), "success"),
+    ]
+
+
+@pytest.mark.parametrize("condition", [
+    'event.outcome : "Success"',  # ':' ignores case
+    'event.outcome in~ ("SUCCESS", "failure")',
+    '?acme.tenant == "blue"',  # an optional field may be missing by design
+    'event.action : "Assume*"',  # a pattern that matches real names
+    'event.action : "*"',
+    'event.action == "AssumeRole" and event.provider != "iam.amazonaws.com"',  # not a provider the query needs
+    'startsWith(event.action, "Assum")',  # function arguments are not compared constants
+])
+def test_eql_constants_that_can_match_are_clean(tmp_path: Path, condition: str) -> None:
+    query = f'  query: |-\n    any where event.provider == "sts.amazonaws.com" and {condition}\n'
+    assert [d.format() for d in lint_files(write_rule(tmp_path, eql_rule(query))).findings] == []
+
+
+@pytest.mark.parametrize("condition,code,needle", [
+    ('event.action : "Nothing*"', "V102", '"Nothing*"'),
+    ('event.action : "assumerole"', None, None),  # ':' ignores case: fine
+    ('event.action == "assumerole"', "V102", '"assumerole"'),  # '==' does not
+    ('event.category == "proces"', "V101", '"proces"'),
+    ('event.provider == "sts.amazonaws.co"', "V103", '"sts.amazonaws.co"'),
+])
+def test_eql_constants_that_cannot_match_are_flagged(tmp_path: Path, condition: str, code: str | None,
+                                                     needle: str | None) -> None:
+    query = f'  query: |-\n    any where event.provider == "sts.amazonaws.com" and {condition}\n'
+    text = eql_rule(query)
+    findings = lint_files(write_rule(tmp_path, text)).findings
+    if code is None:
+        assert findings == []
+        return
+    assert [(d.code, d.location.line, d.location.column) for d in findings] == [(code, *position(text, needle))]
+
+
 def test_valid_eql_is_not_run_through_kql_checks(tmp_path: Path) -> None:
     text = eql_rule('  query: process where process.name == "cmd.exe"\n')
     assert lint_files(write_rule(tmp_path, text)).findings == []

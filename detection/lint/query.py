@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from detection.diagnostics import Diagnostic, Severity
+from detection.lint import eql_facts
 from detection.lint.context import RuleContext
 from detection.lint.kql_facts import Leaf, control_escapes, leaves, nested_paths, value_span
 from detection.lint.registry import check
@@ -111,10 +112,11 @@ def _offset_of(text: str, line: int, column: int) -> int:
        A field that no mapping of the rule's indices has matches nothing, so a misspelt field
        silently turns a clause into "never" (or, under `not`, into "always"). Fields are known from
        ECS, the shipped integration data streams that the rule's `index` patterns can reach, and the
-       project's custom field files (`schemas/fields/*.yml`). The same applies to `new_terms_fields`,
-       `threshold.field`, `alert_suppression.group_by` and `timestamp_override`. Set
-       `metadata.query_schema_validation: false` for a rule that reads non-standard indices, or declare
-       the fields in a custom field file.
+       project's custom field files (`schemas/fields/*.yml`). The same applies to the fields of an EQL
+       query (not to optional `?field`s), `new_terms_fields`, `threshold.field`,
+       `alert_suppression.group_by` and `timestamp_override`. Set
+       `metadata.query_schema_validation: false` for a rule that reads non-standard indices, or
+       declare the fields in a custom field file.
        """,
        bad="""
        index: [logs-aws*]
@@ -139,6 +141,11 @@ def unknown_field(ctx: RuleContext) -> Iterator[Diagnostic]:
                 continue
             yield _unknown(ctx, schema, leaf.field, where, ctx.at_offset(query.path, leaf.node.field.span[0]
                                                                          if leaf.node.field.span else leaf.node.span[0]))
+    eql_query = eql_facts.eql_query(ctx)
+    if eql_query is not None:
+        for name, offset in eql_facts.eql_fields(eql_query):
+            if not _known(schema, name):
+                yield _unknown(ctx, schema, name, where, ctx.at_offset(eql_facts.QUERY_PATH, offset))
     for path, name in _side_fields(ctx.rule.rule):
         if not _known(schema, name):
             yield _unknown(ctx, schema, name, where, ctx.at(("rule",) + path))

@@ -8,6 +8,7 @@ from typing import Any
 
 from detection.diagnostics import Diagnostic, Severity
 from detection.lint.context import RuleContext
+from detection.lint.eql_facts import QUERY_PATH, EqlValue, eql_query, eql_values
 from detection.lint.kql_facts import leaves, value_span
 from detection.lint.registry import check
 
@@ -31,11 +32,19 @@ def _field_values(ctx: RuleContext, *names: str) -> Iterator[tuple[Any, Any, str
             yield query, leaf, leaf.field
 
 
+def _eql_field_values(ctx: RuleContext, *names: str) -> Iterator[EqlValue]:
+    """An EQL rule's string constants compared with the given fields (all fields without names)."""
+    query = eql_query(ctx)
+    if query is not None:
+        yield from (v for v in eql_values(query) if not names or v.field in names)
+
+
 @check("V101", "ecs-allowed-value", "a value that ECS does not allow for the field",
        explanation="""
        ECS fixes the values of the categorisation fields `event.kind`, `event.category`,
        `event.type` and `event.outcome`. Integrations only ever write those values, and matching is
-       case-sensitive, so any other value (a typo, a plural, another case) never matches.
+       case-sensitive, so any other value (a typo, a plural, another case) never matches. KQL and
+       EQL queries are checked (EQL's `:`, `in~` and `like~` ignore case, so only typos count there).
        """,
        bad="""
        query: event.category:authentication and event.outcome:Success
@@ -72,6 +81,16 @@ def ecs_allowed_value(ctx: RuleContext) -> Iterator[Diagnostic]:
                          f"'{text}' is not an ECS value of {field} (allowed: {listing})",
                          hint=f"did you mean '{guess}'?" if guess else f"use one of: {listing}",
                          data={"field": field, **({"suggestion": guess} if guess else {})})
+    for item in _eql_field_values(ctx):
+        allowed = schema.allowed_values(item.field)
+        if not allowed or item.is_lone_wildcard or any(item.matches(a) for a in allowed):
+            continue
+        guess = _closest(item.text, allowed)
+        listing = ", ".join(allowed)
+        yield Diagnostic(ctx.at_offset(QUERY_PATH, item.offset), "V101",
+                         f"'{item.text}' is not an ECS value of {item.field} (allowed: {listing})",
+                         hint=f"did you mean '{guess}'?" if guess else f"use one of: {listing}",
+                         data={"field": item.field, **({"suggestion": guess} if guess else {})})
 
 
 def _closest(text: str, options: tuple[str, ...]) -> str | None:
@@ -90,6 +109,7 @@ def _providers(ctx: RuleContext) -> list[str]:
         value = leaf.node.value
         if not leaf.negated and not isinstance(value, kql.Wildcard) and isinstance(value.value, str):
             out.append(value.value)
+    out.extend(v.text for v in _eql_field_values(ctx, "event.provider") if not v.negated and not v.pattern)
     return out
 
 
@@ -100,7 +120,8 @@ def _providers(ctx: RuleContext) -> list[str]:
        operations. A name that the service in `event.provider` does not have never matches: the
        published "AWS STS AssumeRole Usage" rule looked for `AssumedRole` for years. The names come
        from botocore's service models (see detection/data/aws_api.json.gz); the allowlist of other
-       events is detection/data/aws_extra_events.json. This is a warning because AWS adds
+       events is detection/data/aws_extra_events.json. KQL and EQL queries are checked (for EQL,
+       against the `event.provider` constants of the whole query). This is a warning because AWS adds
        operations faster than any offline list; suppress it with a reason for a new operation.
        """,
        bad="""
@@ -136,6 +157,18 @@ def aws_unknown_action(ctx: RuleContext) -> Iterator[Diagnostic]:
         yield Diagnostic(ctx.at_offset(query.path, value_span(leaf.node)[0]), "V102", first.message, hint=hint,
                          data={"provider": first.provider, "action": action, "kind": first.kind,
                                **({"suggestion": guess} if guess else {})})
+    for item in _eql_field_values(ctx, "event.action"):
+        if item.is_lone_wildcard or (not item.pattern and set(item.text) & {"*", "?", "\\"}):
+            continue  # outside a pattern these characters are literal; no event name has them
+        suggestions = [check_action(p, item.text, case_insensitive=item.insensitive) for p in providers]
+        if any(s is None for s in suggestions):
+            continue
+        first = suggestions[0]
+        guess = first.candidates[0] if first.candidates else None
+        hint = f"did you mean '{guess}'?" if guess else "check the operation name in the AWS API reference"
+        yield Diagnostic(ctx.at_offset(QUERY_PATH, item.offset), "V102", first.message, hint=hint,
+                         data={"provider": first.provider, "action": item.text, "kind": first.kind,
+                               **({"suggestion": guess} if guess else {})})
 
 
 @check("V103", "aws-unknown-provider", "event.provider is not a known AWS event source",
@@ -152,21 +185,23 @@ def aws_unknown_action(ctx: RuleContext) -> Iterator[Diagnostic]:
        severity=Severity.WARNING)
 def aws_unknown_provider(ctx: RuleContext) -> Iterator[Diagnostic]:
     kql = _kql()
-    found = [(q, leaf) for q, leaf, _ in _field_values(ctx, "event.provider")
+    found = [(q.path, value_span(leaf.node)[0], leaf.node.value.value)
+             for q, leaf, _ in _field_values(ctx, "event.provider")
              if not isinstance(leaf.node.value, kql.Wildcard) and isinstance(leaf.node.value.value, str)
              and "amazonaws" in leaf.node.value.value]
+    found += [(QUERY_PATH, v.offset, v.text) for v in _eql_field_values(ctx, "event.provider")
+              if not v.pattern and not v.insensitive and "amazonaws" in v.text]
     if not found:
         return
     from detection.aws_api import load_aws_api
 
     table = load_aws_api()
-    for query, leaf in found:
-        source = leaf.node.value.value
+    for path, offset, source in found:
         if table.known_provider(source):
             continue
         close = table.suggest_providers(source)
         hint = f"did you mean '{close[0]}'?" if close else "CloudTrail event sources look like <service>.amazonaws.com"
-        yield Diagnostic(ctx.at_offset(query.path, value_span(leaf.node)[0]), "V103",
+        yield Diagnostic(ctx.at_offset(path, offset), "V103",
                          f"'{source}' is not a known AWS event source", hint=hint,
                          data={"provider": source, **({"suggestion": close[0]} if close else {})})
 
