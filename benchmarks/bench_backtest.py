@@ -116,8 +116,10 @@ def main() -> dict:
         figures["generated_100"] = scenario(f"{N_GENERATED_RULES} generated rules", generated, fields,
                                             root / "small.ndjson", N_GENERATED_LINES)
         figures["pack_gzip"] = scenario("rule pack, .ndjson.gz", pack, fields, root / "events.ndjson.gz", N_GZ_LINES)
-        worst = min(f["ratio"] for f in figures.values() if isinstance(f, dict))  # type: ignore[index]
-        print(f"   lowest ratio: {worst:.1f}x (target >= 3)")
+        # The target is for the command as shipped; "no prefilter" only shows what the prefilter adds.
+        worst = min(f["ratio"] for k, f in figures.items()  # type: ignore[index]
+                    if isinstance(f, dict) and k != "pack_no_prefilter")
+        print(f"   lowest ratio with the prefilter on: {worst:.1f}x (target >= 3)")
         figures["lowest_ratio"] = worst
 
         command = [sys.executable, "-m", "detection", "backtest", "--format", "json", str(REPO / "rules")]
