@@ -22,6 +22,7 @@ from detection.loader import LoadResult, display, load_rules
 
 PASSED, FAILED, SKIPPED, ERROR = "passed", "failed", "skipped", "error"
 CODE_UNCOVERED = "F140"  # a query clause no case makes both true and false
+CODE_SKIPPED = "F141"  # a fixture case the test engine could not run
 
 
 @dataclass
@@ -115,6 +116,18 @@ def _selected_test_stage(config: ProjectConfig, report: CheckReport, paths: list
     return _test_stage(config, selection, reported, coverage_at, loaded)
 
 
+def skipped_diagnostics(results: Sequence[Any]) -> list[Diagnostic]:
+    """A case the engine could not run proves nothing: CI should not read it as a pass."""
+    out = []
+    for result in results:
+        if result.outcome == SKIPPED and result.location is not None:
+            out.append(Diagnostic(result.location, CODE_SKIPPED,
+                                  f"case '{result.case}' of {result.rule_name} was not run: {result.message}",
+                                  hint="change the rule so the test engine can run it, or set allow-skipped = true "
+                                       "in [tool.detection] to accept untested cases"))
+    return out
+
+
 def coverage_diagnostics(records: Sequence[Any], query_at: dict[str, Location]) -> list[Diagnostic]:
     """One finding per query clause that the rule's cases never made both true and false."""
     out = []
@@ -168,6 +181,8 @@ def _test_stage(config: ProjectConfig, selection: list[Path] | None, reported: S
     seen = {(d.code, d.location) for d in reported}
     diagnostics = [d for d in run.diagnostics if (d.code, d.location) not in seen]
     diagnostics.extend(coverage_diagnostics(run.coverage or [], coverage_at or {}))
+    if config.settings.get("allow-skipped") is not True:
+        diagnostics.extend(skipped_diagnostics(run.results))
     failures = [reporting.failure_text(r) for r in run.results if not r.ok]
     status = FAILED if failures or diagnostics else PASSED
     return StageResult("test", status, reporting.summary_line(run), diagnostics,

@@ -91,6 +91,8 @@ _SETTING_TYPES: dict[tuple[str, ...], tuple[type, str]] = {
     ("policy", "require-negative"): (bool, "true or false"),
     ("policy", "exempt-maturities"): (list, "a list of maturities"),
     ("lint",): (dict, "a table ([tool.detection.lint])"),
+    ("require-coverage",): (bool, "true or false"),
+    ("allow-skipped",): (bool, "true or false"),
 }
 _STRING_LISTS = {("rules-dirs",), ("policy", "exempt-maturities")}
 

@@ -57,3 +57,22 @@ def test_uncovered_clause_fails_with_its_location(project: Path, capsys: pytest.
     assert f"{query}: {CODE_UNCOVERED} clause never false: event.outcome:success" in out
     assert "add a fixture case that makes this clause false" in out
     assert main(["check", "--no-coverage"]) == 0
+
+
+def test_case_the_engine_cannot_run_fails_check(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # ENRICH is outside the ES|QL subset the test engine runs: the cases are skipped, and check
+    # must not read that as a pass.
+    rule_path = project / RULE
+    text = rule_path.read_text(encoding="utf-8")
+    start, end = text.index("  language: kuery"), text.index("  severity: low")
+    esql = ('  language: esql\n  query: |-\n    from logs-aws*\n    | enrich hosts on source.ip\n'
+            '    | where event.action == "AssumeRole"\n')
+    rule_path.write_text(text[:start].replace("type: query", "type: esql") + esql + text[end:], encoding="utf-8")
+    assert main(["check", "--no-coverage"]) == 1
+    out = capsys.readouterr().out
+    assert "F141 case 'assume-role-by-role-session' of AWS STS AssumeRole Usage was not run:" in out
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text(encoding="utf-8").replace(
+        "[tool.detection]\n", "[tool.detection]\nallow-skipped = true\n"), encoding="utf-8")
+    main(["check", "--no-coverage"])
+    assert "F141" not in capsys.readouterr().out
