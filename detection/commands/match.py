@@ -10,6 +10,7 @@ from detection.commands.common import print_diagnostics
 from detection.diagnostics import DetectionError, Diagnostic, Location
 from detection.event_files import matching_lines
 from detection.fields import FieldSchema, default_schema, load_custom_fields, load_custom_file
+from detection.query_errors import caret_excerpt
 
 EXIT_OK, EXIT_NO_MATCH, EXIT_USAGE = 0, 1, 2
 CODE_QUERY = "Q101"  # the query does not parse: lint's code for the same problem
@@ -76,17 +77,8 @@ def _query_error(exc: Exception, query: str, rule=None, label: str = "KQL") -> D
     else:
         where = Location(QUERY_PATH, getattr(exc, "line", 1), getattr(exc, "column", 1))
         message += f" (line {where.line}, column {where.column})"  # the parser's own wording, as for KQL
-    return DetectionError([Diagnostic(where, code, f"{label} syntax error: {message}\n{_excerpt(query, offset)}",
+    return DetectionError([Diagnostic(where, code, f"{label} syntax error: {message}\n{caret_excerpt(query, offset)}",
                                       hint=getattr(exc, "hint", None))])
-
-
-def _excerpt(query: str, offset: int) -> str:
-    """The query line holding ``offset``, with a caret under it."""
-    offset = max(0, min(offset, len(query)))
-    start = query.rfind("\n", 0, offset) + 1
-    end = query.find("\n", offset)
-    line = query[start:end if end >= 0 else len(query)].replace("\t", " ").replace("\r", " ")
-    return f"    {line}\n    {' ' * (offset - start)}^"
 
 
 def run(args: argparse.Namespace) -> int:
