@@ -16,6 +16,7 @@ import traceback
 from collections.abc import Sequence
 
 from detection import __version__
+from detection.diagnostics import DetectionError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -81,6 +82,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except DetectionError as exc:  # input a command cannot use: located diagnostics, exit 2
+        from detection.commands.common import print_diagnostics
+
+        print_diagnostics(exc.diagnostics, stream=sys.stderr)
+        return EXIT_USAGE
     except Exception as exc:  # noqa: BLE001 - the last line of defence: a bug, reported without a dump
         return _internal_error(exc, debug=args.debug or os.environ.get("DETECTION_DEBUG", "") not in ("", "0"))
 

@@ -111,17 +111,13 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         print("detection backtest: error: --jobs must be 1 or more", file=sys.stderr)
         return 2
-    try:
-        rule_args, event_args = split_paths(args.paths)
-        config = load_config(rule_args[0].resolve() if rule_args else None, rules_dir=args.rules_dir)
-        files = discover_event_files(event_args)
-        if args.out is not None:  # a rerun must not read its own earlier output
-            files = [f for f in files if f.resolve() != args.out.resolve()]
-        loaded = load_rules(rule_args or [d for d in config.rules_dirs if Path(d).exists()])
-        fields = load_fields(config)
-    except DetectionError as exc:
-        print_diagnostics(exc.diagnostics, "text", stream=sys.stderr)
-        return 2
+    rule_args, event_args = split_paths(args.paths)
+    config = load_config(rule_args[0].resolve() if rule_args else None, rules_dir=args.rules_dir)
+    files = discover_event_files(event_args)
+    if args.out is not None:  # a rerun must not read its own earlier output
+        files = [f for f in files if f.resolve() != args.out.resolve()]
+    loaded = load_rules(rule_args or [d for d in config.rules_dirs if Path(d).exists()])
+    fields = load_fields(config)
     rules = loaded.rules
     if args.rule:
         rules = [r for r in rules if r.rule_id in args.rule or r.name in args.rule]

@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 from detection.atomic_write import CODE_WRITE
-from detection.commands.common import add_rules_dir_option, print_diagnostics, rule_paths
+from detection.commands.common import add_rules_dir_option, existing_rule_paths, print_diagnostics
 from detection.config import load_config
 from detection.diagnostics import DetectionError
-from detection.loader import load_rules, missing_paths
+from detection.loader import load_rules
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -45,16 +45,8 @@ def _parse_date(text: str) -> _dt.date:
 def run(args: argparse.Namespace) -> int:
     from detection.bump import bump_rules
 
-    try:
-        paths = rule_paths(args)
-        missing = missing_paths(paths)
-        if missing:
-            print_diagnostics(missing, "text", stream=sys.stderr)
-            return 2
-        source = _previous_source(args)
-    except DetectionError as exc:
-        print_diagnostics(exc.diagnostics, "text", stream=sys.stderr)
-        return 2
+    paths = existing_rule_paths(args)
+    source = _previous_source(args)
     loaded = load_rules(paths)
     print_diagnostics(loaded.diagnostics, "text", stream=sys.stderr)
     outcomes = bump_rules(loaded.rules, source, args.date, args.stack, args.summary, write=not args.dry_run)

@@ -8,7 +8,6 @@ import sys
 
 from detection.commands.common import add_format_option, add_rules_dir_option, print_diagnostics
 from detection.config import load_config
-from detection.diagnostics import DetectionError
 from detection.loader import load_rules
 
 
@@ -31,12 +30,8 @@ def run(args: argparse.Namespace) -> int:
     from detection.changelog import render_markdown, rule_changes
     from detection.git import find_repo
 
-    try:
-        config = load_config(rules_dir=args.rules_dir)
-        baseline = load_baseline(find_repo(config.root), args.since, config.rules_dirs)
-    except DetectionError as exc:
-        print_diagnostics(exc.diagnostics, "text", stream=sys.stderr)
-        return 2
+    config = load_config(rules_dir=args.rules_dir)
+    baseline = load_baseline(find_repo(config.root), args.since, config.rules_dirs)
     loaded = load_rules([d for d in config.rules_dirs if d.exists()])
     print_diagnostics([*loaded.diagnostics, *baseline.problems], "text", stream=sys.stderr)
     log = rule_changes(loaded.rules, baseline)

@@ -7,10 +7,8 @@ import sys
 from pathlib import Path
 
 from detection.atomic_write import write_atomic, write_failure
-from detection.commands.common import add_format_option, print_diagnostics
+from detection.commands.common import add_format_option, print_diagnostics, require_existing
 from detection.config import load_config
-from detection.diagnostics import DetectionError
-from detection.loader import missing_paths
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -40,16 +38,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from detection.check import render_json, render_junit, render_sarif, render_text, run_check
 
-    try:
-        config = load_config(rules_dir=args.rules_dir)
-    except DetectionError as exc:
-        print_diagnostics(exc.diagnostics, "text", stream=sys.stderr)
-        return 2
+    config = load_config(rules_dir=args.rules_dir)
     # Without paths, the configured rule folders: a mistyped rules-dir must not pass as "0 rules".
-    missing = missing_paths(args.paths or config.rules_dirs)
-    if missing:
-        print_diagnostics(missing, "text", stream=sys.stderr)
-        return 2
+    require_existing(args.paths or config.rules_dirs)
     report = run_check(config, args.paths, base=args.base, changed_only=args.changed_only, coverage=args.coverage)
     sys.stdout.write(render_json(report) if args.format == "json" else render_text(report))
     for target, render in ((args.junit, render_junit), (args.sarif, render_sarif)):

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from detection.config import load_config
-from detection.diagnostics import Diagnostic
+from detection.diagnostics import DetectionError, Diagnostic
 
 
 def add_rules_dir_option(p: argparse.ArgumentParser) -> None:
@@ -28,6 +28,23 @@ def rule_paths(args: argparse.Namespace) -> list[Path]:
         return list(args.paths)
     config = load_config(rules_dir=getattr(args, "rules_dir", None))
     return list(config.rules_dirs)
+
+
+def require_existing(paths: Iterable[Path]) -> None:
+    """Raise the "no such file or directory" diagnostics of the paths that do not exist, if any
+    (``detection.cli.main`` prints them and exits 2)."""
+    from detection.loader import missing_paths  # late: the rule loader is heavy, and match rarely needs it
+
+    missing = missing_paths(list(paths))
+    if missing:
+        raise DetectionError(missing)
+
+
+def existing_rule_paths(args: argparse.Namespace) -> list[Path]:
+    """``rule_paths(args)``, every one of which exists (else DetectionError, as ``require_existing``)."""
+    paths = rule_paths(args)
+    require_existing(paths)
+    return paths
 
 
 def print_diagnostics(diags: Iterable[Diagnostic], fmt: str = "text", stream: TextIO | None = None) -> None:

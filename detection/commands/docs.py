@@ -7,11 +7,10 @@ import sys
 from pathlib import Path
 
 from detection.atomic_write import write_failure
-from detection.commands.common import add_rules_dir_option, print_diagnostics, rule_paths
+from detection.commands.common import add_rules_dir_option, print_diagnostics, require_existing, rule_paths
 from detection.config import load_config
-from detection.diagnostics import DetectionError
 from detection.docs import build_docs, write_docs
-from detection.loader import display, load_rules, missing_paths
+from detection.loader import display, load_rules
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -28,16 +27,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        paths = rule_paths(args)
-        out = args.output or load_config(rules_dir=args.rules_dir).root / "docs" / "rules"
-    except DetectionError as exc:
-        print_diagnostics(exc.diagnostics, stream=sys.stderr)
-        return 2
-    missing = missing_paths(paths)
-    if missing:
-        print_diagnostics(missing, stream=sys.stderr)
-        return 2
+    paths = rule_paths(args)
+    out = args.output or load_config(rules_dir=args.rules_dir).root / "docs" / "rules"
+    require_existing(paths)
     loaded = load_rules(paths)
     if loaded.diagnostics:
         print_diagnostics(loaded.diagnostics, stream=sys.stderr)

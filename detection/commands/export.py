@@ -7,12 +7,11 @@ import sys
 from pathlib import Path
 
 from detection.atomic_write import write_atomic, write_failure
-from detection.commands.common import add_rules_dir_option, print_diagnostics, rule_paths
+from detection.commands.common import add_rules_dir_option, print_diagnostics, require_existing, rule_paths
 from detection.config import load_config
 from detection.diagnostics import DetectionError
 from detection.kibana_export import ExportSettings, export_paths
 from detection.kibana_fields import default_field_types, package_table
-from detection.loader import missing_paths
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -41,16 +40,9 @@ def settings_for(args: argparse.Namespace) -> ExportSettings:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        paths = rule_paths(args)
-        settings = settings_for(args)
-    except DetectionError as exc:
-        print_diagnostics(exc.diagnostics, stream=sys.stderr)
-        return 2
-    missing = missing_paths(paths)
-    if missing:
-        print_diagnostics(missing, stream=sys.stderr)
-        return 2
+    paths = rule_paths(args)
+    settings = settings_for(args)
+    require_existing(paths)
     try:
         result = export_paths(paths, settings)
     except DetectionError as exc:

@@ -6,9 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from detection.commands.common import add_rules_dir_option, print_diagnostics, rule_paths
-from detection.diagnostics import DetectionError
-from detection.loader import missing_paths
+from detection.commands.common import add_rules_dir_option, existing_rule_paths, print_diagnostics
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -32,15 +30,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from detection.formatting import format_paths
 
-    try:
-        paths = rule_paths(args)
-    except DetectionError as exc:
-        print_diagnostics(exc.diagnostics, stream=sys.stderr)
-        return 2
-    missing = missing_paths(paths)
-    if missing:
-        print_diagnostics(missing, stream=sys.stderr)
-        return 2
+    paths = existing_rule_paths(args)
     write = not (args.check or args.diff)
     try:
         results = format_paths(paths, write=write)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
-from detection.commands.common import add_format_option, add_rules_dir_option, print_diagnostics
+from detection.commands.common import add_format_option, add_rules_dir_option
 from detection.config import load_config
 from detection.content_hash import content_hash
-from detection.diagnostics import DetectionError
 from detection.history import rebuild_versions
 from detection.rule_lookup import find_rule
 
@@ -30,11 +28,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        rule = find_rule(args.rule, load_config(rules_dir=args.rules_dir).rules_dirs)
-    except DetectionError as exc:
-        print_diagnostics(exc.diagnostics, "text", stream=sys.stderr)
-        return 2
+    rule = find_rule(args.rule, load_config(rules_dir=args.rules_dir).rules_dirs)
     states = rebuild_versions(rule.rule, rule.history)
     current = content_hash(rule.rule)
     dirty = bool(states) and states[0].entry.hash not in (None, current)

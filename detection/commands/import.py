@@ -7,11 +7,10 @@ import sys
 from pathlib import Path
 
 from detection.atomic_write import write_failure
-from detection.commands.common import print_diagnostics
+from detection.commands.common import print_diagnostics, require_existing
 from detection.config import load_config
-from detection.diagnostics import DetectionError
 from detection.kibana_import import LAYOUTS, apply_import, plan_import
-from detection.loader import display, missing_paths
+from detection.loader import display
 
 MATURITIES = ("development", "experimental", "beta", "production")
 
@@ -36,15 +35,8 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    missing = missing_paths([args.file])
-    if missing:
-        print_diagnostics(missing, stream=sys.stderr)
-        return 2
-    try:
-        config = load_config()
-    except DetectionError as exc:
-        print_diagnostics(exc.diagnostics, stream=sys.stderr)
-        return 2
+    require_existing([args.file])
+    config = load_config()
     into = args.into or config.rules_dirs[0]
     plan = plan_import(args.file, into, layout=args.layout, maturity=args.maturity, force=args.force,
                        schema_file=config.root / "schemas" / "rule.schema.json")

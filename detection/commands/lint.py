@@ -10,7 +10,6 @@ from pathlib import Path
 from detection.atomic_write import write_atomic, write_failure
 from detection.commands.common import add_rules_dir_option, print_diagnostics, rule_paths
 from detection.config import load_config
-from detection.diagnostics import DetectionError
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -37,13 +36,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.explain:
         return _explain(args.explain, CHECKS)
-    try:
-        config = load_config(rules_dir=args.rules_dir)
-        settings = settings_for(config, args.select, args.ignore)
-        paths = rule_paths(args)
-    except DetectionError as exc:
-        print_diagnostics(exc.diagnostics, "text", stream=sys.stderr)
-        return 2
+    config = load_config(rules_dir=args.rules_dir)
+    settings = settings_for(config, args.select, args.ignore)
+    paths = rule_paths(args)
     report = lint_paths(paths, config, settings=settings)
     try:
         _write_report(args, report, config, settings, CHECKS)

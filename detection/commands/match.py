@@ -6,7 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from detection.commands.common import print_diagnostics
 from detection.diagnostics import DetectionError, Diagnostic, Location
 from detection.event_files import matching_lines
 from detection.fields import FieldSchema, default_schema, load_custom_fields, load_custom_file
@@ -82,14 +81,6 @@ def _query_error(exc: Exception, query: str, rule=None, label: str = "KQL") -> D
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        return _run(args)
-    except DetectionError as exc:
-        print_diagnostics(exc.diagnostics, stream=sys.stderr)
-        return EXIT_USAGE
-
-
-def _run(args: argparse.Namespace) -> int:
     from detection.kql import KqlError, compile
 
     index: list[str] = []

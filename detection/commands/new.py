@@ -6,9 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from detection.commands.common import print_diagnostics
 from detection.config import load_config
-from detection.diagnostics import DetectionError
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -74,9 +72,6 @@ def run(args: argparse.Namespace) -> int:
                 print(f"--- {display(path)}\n{text}", end="")
             return 0
         written = write_new_rule(scaffold)
-    except DetectionError as exc:
-        print_diagnostics(exc.diagnostics, stream=sys.stderr)
-        return 2
     except OSError as exc:
         print(f"{exc.filename or 'detection new'}: cannot write: {exc.strerror or exc}", file=sys.stderr)
         return 2

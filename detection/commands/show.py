@@ -8,7 +8,7 @@ import sys
 
 from detection.commands.common import add_rules_dir_option, print_diagnostics
 from detection.config import load_config
-from detection.diagnostics import DetectionError, Diagnostic
+from detection.diagnostics import Diagnostic
 from detection.history import rebuild_version
 from detection.rule_lookup import find_rule
 
@@ -30,11 +30,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        rule = find_rule(args.rule, load_config(rules_dir=args.rules_dir).rules_dirs)
-    except DetectionError as exc:
-        print_diagnostics(exc.diagnostics, "text", stream=sys.stderr)
-        return 2
+    rule = find_rule(args.rule, load_config(rules_dir=args.rules_dir).rules_dirs)
     if not rule.history:
         print(f"{rule.display_path}: no recorded versions; run `detection bump` to record one", file=sys.stderr)
         return 2

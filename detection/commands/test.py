@@ -7,10 +7,8 @@ import sys
 from pathlib import Path
 
 from detection.atomic_write import write_atomic, write_failure
-from detection.commands.common import print_diagnostics
+from detection.commands.common import print_diagnostics, require_existing
 from detection.config import load_config
-from detection.diagnostics import DetectionError
-from detection.loader import missing_paths
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -40,21 +38,12 @@ def run(args: argparse.Namespace) -> int:
     from detection import reporting
     from detection.testing import run_tests
 
-    try:
-        # The project of the first path given, else of the working directory.
-        missing = missing_paths(args.paths)
-        if missing:
-            print_diagnostics(missing, "text", stream=sys.stderr)
-            return 2
-        config = load_config(args.paths[0].resolve() if args.paths else None, rules_dir=args.rules_dir)
-        missing = [] if args.paths else missing_paths(config.rules_dirs)
-        if missing:  # a mistyped rules-dir: say so, rather than "no rule" for every fixture
-            print_diagnostics(missing, "text", stream=sys.stderr)
-            return 2
-        result = run_tests(config, args.paths, args.rule, args.keyword, coverage=args.coverage)
-    except DetectionError as exc:
-        print_diagnostics(exc.diagnostics, "text", stream=sys.stderr)
-        return 2
+    require_existing(args.paths)
+    # The project of the first path given, else of the working directory.
+    config = load_config(args.paths[0].resolve() if args.paths else None, rules_dir=args.rules_dir)
+    if not args.paths:  # a mistyped rules-dir: say so, rather than "no rule" for every fixture
+        require_existing(config.rules_dirs)
+    result = run_tests(config, args.paths, args.rule, args.keyword, coverage=args.coverage)
     if args.format == "json":
         text = reporting.render_json(result)
     elif args.format == "junit":

@@ -7,9 +7,13 @@ import json
 import sys
 from pathlib import Path
 
-from detection.commands.common import add_format_option, add_rules_dir_option, print_diagnostics, rule_paths
-from detection.diagnostics import DetectionError
-from detection.loader import load_rules, missing_paths
+from detection.commands.common import (
+    add_format_option,
+    add_rules_dir_option,
+    existing_rule_paths,
+    print_diagnostics,
+)
+from detection.loader import load_rules
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -25,15 +29,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        paths = rule_paths(args)
-    except DetectionError as exc:
-        print_diagnostics(exc.diagnostics, "text", stream=sys.stderr)
-        return 2
-    missing = missing_paths(paths)
-    if missing:
-        print_diagnostics(missing, "text", stream=sys.stderr)
-        return 2
+    paths = existing_rule_paths(args)
     result = load_rules(paths)
     if args.format == "json":
         print(json.dumps({"rules": len(result.rules), "diagnostics": [d.to_json() for d in result.diagnostics]}, indent=2))
