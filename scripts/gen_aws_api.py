@@ -23,14 +23,17 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import json
-import subprocess
 import sys
 import tempfile
 import zipfile
 from collections import defaultdict
 from pathlib import Path
+
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:  # run as `python scripts/...` it is; loaded from its path by a test it is not
+    sys.path.insert(0, _HERE)
+from _pinned import GenerationError, pip_download, sha256_file  # noqa: E402
 
 BOTOCORE_VERSION = "1.43.11"
 LICENSE = "Apache-2.0"
@@ -38,26 +41,6 @@ COPYRIGHT = "botocore: Copyright 2012-2022 Amazon.com, Inc. or its affiliates. A
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "detection" / "data" / "aws_api.json.gz"
 MODEL_NAMES = ("service-2.json.gz", "service-2.json")
-
-
-class GenerationError(RuntimeError):
-    """The wheel is not what we pinned or does not look like botocore; never write output then."""
-
-
-def pip_download(requirement: str, dest: Path) -> Path:
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-           "--disable-pip-version-check", "-q", "-d", str(dest), requirement]
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise GenerationError(f"pip download {requirement} failed:\n{done.stderr.strip()}")
-    wheels = list(dest.glob("botocore-*.whl"))
-    if len(wheels) != 1:
-        raise GenerationError(f"expected one botocore wheel in {dest}, found {wheels}")
-    return wheels[0]
-
-
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def wheel_version(wheel: zipfile.ZipFile) -> str:
