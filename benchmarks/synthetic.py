@@ -128,28 +128,34 @@ def make_queries(n: int, seed: int = 99) -> list[str]:
     return [make_query(rng, i) for i in range(n)]
 
 
-def rule_yaml(i: int, query: str) -> str:
-    """A complete rule file for ``query`` (schema-valid, lint-clean apart from generated names)."""
+def rule_yaml(i: int, query: str, *, description: str = "Generated for the benchmarks.",
+              updated_month: int = 1, severity: str = "low", risk_score: int = 21, interval_minutes: int = 5,
+              extra: str = "", history: str = "") -> str:
+    """A complete rule file for ``query`` (schema-valid, lint-clean apart from generated names).
+
+    ``extra`` is more rule keys (indented two spaces, ending in a newline) put before ``version``;
+    ``history`` is a whole ``history:`` section put after the rule.
+    """
     return f"""\
 metadata:
   creation_date: 2024/01/{1 + i % 28:02d}
-  updated_date: 2024/01/{1 + i % 28:02d}
+  updated_date: 2024/{updated_month:02d}/{1 + i % 28:02d}
   maturity: production
 rule:
   rule_id: 00000000-0000-4000-8000-{i:012d}
   name: Generated CloudTrail rule {i}
-  description: Generated for the benchmarks.
+  description: {description}
   type: query
   language: kuery
   index: [logs-aws*, filebeat-*]
   query: >-
     {query}
-  severity: low
-  risk_score: 21
-  interval: 5m
-  from: now-6m
+  severity: {severity}
+  risk_score: {risk_score}
+  interval: {interval_minutes}m
+  from: now-{interval_minutes + 1}m
   max_signals: 100
   author: [Benchmark]
   license: Apache-2.0
-  version: 1
-"""
+{extra}  version: 1
+{history}"""
