@@ -10,6 +10,7 @@ name rather than their insides.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from detection.kql.ast import (
     SPACE_CHARS,
@@ -41,6 +42,7 @@ _RANGE_OPS = (("<=", "lte"), (">=", "gte"), ("<", "lt"), (">", "gt"))
 
 # A value list (``f:(a or b)``) is parsed before its field is applied, as in the grammar.
 Partial = Callable[[Value], Node]
+T = TypeVar("T")  # a query node, or a value list's partial node
 
 
 class _Parser:
@@ -130,6 +132,15 @@ class _Parser:
         return self._chain(self.not_query, "and", "AND", And)
 
     def _chain(self, item: Callable[[], Node | None], word: str, label: str, cls: type) -> Node | None:
+        chain = self._items(item, word, label)
+        if chain is None:
+            return None
+        items, start = chain
+        return items[0] if len(items) == 1 else cls(tuple(items), span=(start, self.pos))
+
+    def _items(self, item: Callable[[], T | None], word: str, label: str) -> tuple[list[T], int] | None:
+        """``item (word item)*``, both for queries and value lists: the items read and where the
+        first starts. A keyword with no item after it is left unread (the caller reports it)."""
         start = self.pos
         head = item()
         if head is None:
@@ -144,9 +155,7 @@ class _Parser:
                 self.pos = mark
                 break
             items.append(nxt)
-        if len(items) == 1:
-            return head
-        return cls(tuple(items), span=(start, self.pos))
+        return items, start
 
     def not_query(self) -> Node | None:
         start = self.pos
@@ -254,22 +263,12 @@ class _Parser:
         return self._list_chain(self.not_list, "and", "AND", And)
 
     def _list_chain(self, item: Callable[[], Partial | None], word: str, label: str, cls: type) -> Partial | None:
-        start = self.pos
-        head = item()
-        if head is None:
+        chain = self._items(item, word, label)
+        if chain is None:
             return None
-        parts = [head]
-        while True:
-            mark = self.pos
-            if not self.keyword(word, label, before=True):
-                break
-            nxt = item()
-            if nxt is None:
-                self.pos = mark
-                break
-            parts.append(nxt)
+        parts, start = chain
         if len(parts) == 1:
-            return head
+            return parts[0]
         span = (start, self.pos)
         return lambda field: cls(tuple(p(field) for p in parts), span=span)
 
