@@ -138,32 +138,25 @@ class Evaluator:
 
         return minus
 
+    def _connective(self, node: ast.Binary, left: Compiled, right: Compiled, decisive: bool) -> Compiled:
+        """``and`` (decisive False) or ``or`` (decisive True) in three-valued logic: a side with the
+        decisive value settles it (the right side is then not evaluated); else null if a side is null."""
+
+        def connective(row: Row) -> object:
+            a = self.truth(node.left, left(row))
+            if a is decisive:
+                return decisive
+            b = self.truth(node.right, right(row))
+            if b is decisive:
+                return decisive
+            return None if a is None or b is None else not decisive
+
+        return connective
+
     def _binary(self, node: ast.Binary) -> Compiled:
         left, right, op = self.compile(node.left), self.compile(node.right), node.op
-        if op == "and":
-
-            def both(row: Row) -> object:
-                a = self.truth(node.left, left(row))
-                if a is False:
-                    return False
-                b = self.truth(node.right, right(row))
-                if b is False:
-                    return False
-                return None if a is None or b is None else True
-
-            return both
-        if op == "or":
-
-            def either(row: Row) -> object:
-                a = self.truth(node.left, left(row))
-                if a is True:
-                    return True
-                b = self.truth(node.right, right(row))
-                if b is True:
-                    return True
-                return None if a is None or b is None else False
-
-            return either
+        if op in ("and", "or"):
+            return self._connective(node, left, right, decisive=op == "or")
         apply = compare if op in ast.COMPARISONS else arithmetic
 
         def binary(row: Row) -> object:
