@@ -18,6 +18,7 @@ COMPARISON_OPS = ("==", "!=", "<", "<=", ">", ">=")
 PATTERN_KINDS = (":", "like", "like~", "regex", "regex~")
 TIME_UNITS = ("ms", "s", "m", "h", "d")
 MAX_RUNS = 100
+_KEYWORD_VALUES = {"true": True, "false": False, "null": None}  # the literals spelt as keywords
 
 
 class Parser:
@@ -355,14 +356,22 @@ class Parser:
 
     def constant(self, after: str) -> A.Literal:
         t = self.tok
+        literal = self.literal()
+        if literal is not None:
+            return literal
+        raise self.error(f"expected a string after '{after}' but found {t.describe()}",
+                         hint="the right side of :, like and regex must be literal strings")
+
+    def literal(self) -> A.Literal | None:
+        """A string, number, true, false or null at the current token (consumed), else None."""
+        t = self.tok
         if t.kind in ("string", "int", "decimal"):
             self.advance()
             return A.Literal(t.value, pos=t.pos)
-        if t.kind == "keyword" and t.value in ("true", "false", "null"):
+        if t.kind == "keyword" and t.value in _KEYWORD_VALUES:
             self.advance()
-            return A.Literal({"true": True, "false": False, "null": None}[t.value], pos=t.pos)
-        raise self.error(f"expected a string after '{after}' but found {t.describe()}",
-                         hint="the right side of :, like and regex must be literal strings")
+            return A.Literal(_KEYWORD_VALUES[t.value], pos=t.pos)
+        return None
 
     def additive(self) -> A.Expr:
         return self._chain(("+", "-"), self.multiplicative)
@@ -393,13 +402,10 @@ class Parser:
         return self.primary()
 
     def primary(self) -> A.Expr:
+        literal = self.literal()
+        if literal is not None:
+            return literal
         t = self.tok
-        if t.kind in ("string", "int", "decimal"):
-            self.advance()
-            return A.Literal(t.value, pos=t.pos)
-        if t.kind == "keyword" and t.value in ("true", "false", "null"):
-            self.advance()
-            return A.Literal({"true": True, "false": False, "null": None}[t.value], pos=t.pos)
         if t.kind == "symbol" and t.value == "(":
             self.advance()
             self.enter()
