@@ -387,22 +387,23 @@ class _Checker:
         seen: set[str] = set()
         for j, tech_raw in self.items(entry, "technique", path):
             tpath = path + ("technique", j)
-            tid = tech_raw.get("id")
-            if isinstance(tid, str):
-                if tid in seen:
-                    self.add("duplicate-technique", f"technique {tid} is listed twice", tpath + ("id",))
-                seen.add(tid)
+            tid = self.unique_id(tech_raw, seen, "technique", tpath)
             self.technique(tech_raw, tactic, tpath)
             parent_id = tid if isinstance(tid, str) and tid else None
             sub_seen: set[str] = set()
             for k, sub_raw in self.items(tech_raw, "subtechnique", tpath):
                 spath = tpath + ("subtechnique", k)
-                sid = sub_raw.get("id")
-                if isinstance(sid, str):
-                    if sid in sub_seen:
-                        self.add("duplicate-technique", f"sub-technique {sid} is listed twice", spath + ("id",))
-                    sub_seen.add(sid)
+                self.unique_id(sub_raw, sub_seen, "sub-technique", spath)
                 self.subtechnique(sub_raw, parent_id, tactic, spath)
+
+    def unique_id(self, raw: Mapping, seen: set[str], noun: str, path: tuple[PathPart, ...]) -> object:
+        """The entry's ``id``, reported as a duplicate-technique when ``seen`` already holds it."""
+        ident = raw.get("id")
+        if isinstance(ident, str):
+            if ident in seen:
+                self.add("duplicate-technique", f"{noun} {ident} is listed twice", path + ("id",))
+            seen.add(ident)
+        return ident
 
 
 def check_threat(
