@@ -10,7 +10,7 @@ from detection.atomic_write import write_atomic, write_failure
 from detection.commands.common import add_rules_dir_option, print_diagnostics, require_existing, rule_paths
 from detection.config import load_config
 from detection.diagnostics import DetectionError
-from detection.kibana_export import ExportSettings, export_paths
+from detection.kibana_export import ExportSettings, RuleExport, export_paths
 from detection.kibana_fields import default_field_types, package_table
 
 
@@ -39,7 +39,9 @@ def settings_for(args: argparse.Namespace) -> ExportSettings:
     )
 
 
-def run(args: argparse.Namespace) -> int:
+def exported(args: argparse.Namespace) -> RuleExport | None:
+    """The export of the rules the arguments name, its warnings printed; None (after saying why on
+    standard error) when a rule fails the export checks. Unusable input raises DetectionError."""
     paths = rule_paths(args)
     settings = settings_for(args)
     require_existing(paths)
@@ -48,8 +50,15 @@ def run(args: argparse.Namespace) -> int:
     except DetectionError as exc:
         print_diagnostics(exc.diagnostics, stream=sys.stderr)
         print("nothing written", file=sys.stderr)
-        return 1
+        return None
     print_diagnostics(result.warnings, stream=sys.stderr)
+    return result
+
+
+def run(args: argparse.Namespace) -> int:
+    result = exported(args)
+    if result is None:
+        return 1
     text = result.ndjson(details=args.details)
     if args.output is None:
         sys.stdout.write(text)

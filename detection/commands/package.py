@@ -7,11 +7,9 @@ import sys
 from pathlib import Path
 
 from detection.atomic_write import write_failure
-from detection.commands.common import add_rules_dir_option, print_diagnostics, require_existing, rule_paths
-from detection.commands.export import settings_for
+from detection.commands.common import add_rules_dir_option, print_diagnostics
+from detection.commands.export import exported
 from detection.config import load_config
-from detection.diagnostics import DetectionError
-from detection.kibana_export import export_paths
 from detection.loader import display
 from detection.package import build_package, write_package
 
@@ -29,17 +27,10 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    paths = rule_paths(args)
     config = load_config(rules_dir=args.rules_dir)
-    settings = settings_for(args)
-    require_existing(paths)
-    try:
-        export = export_paths(paths, settings)
-    except DetectionError as exc:
-        print_diagnostics(exc.diagnostics, stream=sys.stderr)
-        print("nothing written", file=sys.stderr)
+    export = exported(args)
+    if export is None:
         return 1
-    print_diagnostics(export.warnings, stream=sys.stderr)
     out = args.output or config.root / "dist"
     try:
         written = write_package(build_package(export, root=config.root), out)
