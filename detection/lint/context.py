@@ -22,12 +22,13 @@ KUERY_TYPES = ("query", "threshold", "new_terms", "threat_match", "saved_query")
 
 @dataclass(frozen=True)
 class ParsedQuery:
-    """A rule's query (or threat_query) and what the KQL parser made of it."""
+    """A rule's query (or threat_query) and what the KQL or Lucene parser made of it."""
 
     path: tuple  # where the text lives in the rule file, e.g. ("rule", "query")
     text: str
-    tree: Any = None  # detection.kql.ast.Node when parsing worked
-    error: Any = None  # detection.kql.KqlError otherwise
+    tree: Any = None  # detection.kql.ast.Node when parsing worked (Lucene trees are KQL's plus two nodes)
+    error: Any = None  # detection.kql.KqlError otherwise (None for Lucene: Q101 reports its errors)
+    language: str = "kuery"  # or "lucene"
 
 
 @dataclass
@@ -105,6 +106,21 @@ class RuleContext:
         return None
 
     @functools.cached_property
+    def lucene_query(self) -> ParsedQuery | None:
+        """The rule's own Lucene query when it parses (Q101 reports it when it does not)."""
+        text = self.rule.rule.get("query")
+        if self.rule.type not in KUERY_TYPES or self.rule.language != "lucene" or not isinstance(text, str):
+            return None
+        return _parse_lucene(("rule", "query"), text)
+
+    @property
+    def field_queries(self) -> tuple[ParsedQuery, ...]:
+        """The parsed queries whose fields and values the field checks read: the rule's own KQL or
+        Lucene query (a Lucene tree has KQL's leaves, so the same checks apply)."""
+        found = [self.main_query, self.lucene_query]
+        return tuple(q for q in found if q is not None and q.tree is not None)
+
+    @functools.cached_property
     def schema(self) -> Any:
         """Field schema for the rule's indices, or None when field checks cannot run."""
         if self.rule.metadata.get("query_schema_validation") is False:
@@ -130,3 +146,14 @@ def _parse_kql(path: tuple, text: str) -> ParsedQuery | None:
         return ParsedQuery(path, text, tree=kql.parse(text))
     except kql.KqlError as exc:
         return ParsedQuery(path, text, error=exc)
+
+
+def _parse_lucene(path: tuple, text: str) -> ParsedQuery | None:
+    try:
+        from detection import lucene
+    except ImportError:
+        return None
+    try:
+        return ParsedQuery(path, text, tree=lucene.parse(text), language="lucene")
+    except lucene.LuceneError:
+        return None

@@ -1,8 +1,13 @@
 """Facts about a parsed KQL query that several checks share: leaf clauses with their absolute
-field names, and the escape sequences written in the raw text."""
+field names, and the escape sequences written in the raw text.
+
+A parsed Lucene query is KQL's tree plus two nodes (``BoolQuery`` for MUST/SHOULD/MUST_NOT
+clauses and ``Pattern`` for regular expressions and ``?`` wildcards), so its leaves come from the
+same walk."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +17,7 @@ SPACE = " \t\r\n\u00a0"
 
 @dataclass(frozen=True)
 class Leaf:
-    """A clause that names a field: ``Is``, ``Range`` or ``Exists``."""
+    """A clause that names a field: ``Is``, ``Range``, ``Exists`` or (Lucene) ``Pattern``."""
 
     node: Any
     field: str  # absolute dotted name (nested scopes resolved); may contain '*'
@@ -21,6 +26,7 @@ class Leaf:
 
 def leaves(tree: Any) -> Iterator[Leaf]:
     from detection.kql import ast
+    from detection.lucene.ast import MUST_NOT, BoolQuery, Pattern
 
     def visit(node: Any, prefix: str, negated: bool) -> Iterator[Leaf]:
         if isinstance(node, ast.Nested):
@@ -29,7 +35,11 @@ def leaves(tree: Any) -> Iterator[Leaf]:
         if isinstance(node, ast.Not):
             yield from visit(node.item, prefix, not negated)
             return
-        if isinstance(node, (ast.Is, ast.Range, ast.Exists)):
+        if isinstance(node, BoolQuery):
+            for clause in node.clauses:
+                yield from visit(clause.query, prefix, negated ^ (clause.occur == MUST_NOT))
+            return
+        if isinstance(node, (ast.Is, ast.Range, ast.Exists)) or (isinstance(node, Pattern) and node.field is not None):
             yield Leaf(node, prefix + node.field.text, negated)
             return
         for child in node.children():
@@ -59,6 +69,32 @@ def value_span(node: Any) -> tuple[int, int] | None:
     value = getattr(node, "value", None)
     span = getattr(value, "span", None)
     return span or getattr(node, "span", None)
+
+
+def field_offset(text: str, node: Any) -> int:
+    """Offset of a leaf's field name in the query text.
+
+    Lucene's ``field:(a OR b)`` gives the leaves inside the group no field span: look back from
+    the value for the field followed by ``:(``, else point at the value.
+    """
+    span = node.field.span
+    if span:
+        return span[0]
+    start = node.span[0]
+    name = re.escape(node.field.text)
+    found = [m.start() for m in re.finditer(name + r"\s*:\s*\(", text[:start])]
+    return found[-1] if found else start
+
+
+def pattern_offset(text: str, node: Any) -> int:
+    """Offset of a Lucene ``Pattern``'s value (after ``field:``); its span starts at the field."""
+    span = node.field.span if node.field is not None else None
+    if not span:
+        return node.span[0]
+    at = span[1]
+    while at < len(text) and text[at] in SPACE + ":":
+        at += 1
+    return at
 
 
 @dataclass(frozen=True)

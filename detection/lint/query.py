@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from detection.diagnostics import Diagnostic, Severity
-from detection.lint import eql_facts
+from detection.lint import eql_facts, esql_facts
 from detection.lint.context import RuleContext
-from detection.lint.kql_facts import Leaf, control_escapes, leaves, nested_paths, value_span
+from detection.lint.kql_facts import Leaf, control_escapes, field_offset, leaves, nested_paths, value_span
 from detection.lint.registry import check
 
 NUMERIC = frozenset({"long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float",
@@ -112,9 +112,11 @@ def _offset_of(text: str, line: int, column: int) -> int:
        A field that no mapping of the rule's indices has matches nothing, so a misspelt field
        silently turns a clause into "never" (or, under `not`, into "always"). Fields are known from
        ECS, the shipped integration data streams that the rule's `index` patterns can reach, and the
-       project's custom field files (`schemas/fields/*.yml`). The same applies to the fields of an EQL
-       query (not to optional `?field`s), `new_terms_fields`, `threshold.field`,
-       `alert_suppression.group_by` and `timestamp_override`. Set
+       project's custom field files (`schemas/fields/*.yml`). The same applies to the fields of a
+       Lucene query, of an EQL query (not to optional `?field`s), of an ES|QL query (the index
+       fields it reads, against the indices of its `FROM`; columns the query makes with `EVAL`,
+       `STATS` or `RENAME` and `METADATA` fields are not index fields), to `new_terms_fields`,
+       `threshold.field`, `alert_suppression.group_by` and `timestamp_override`. Set
        `metadata.query_schema_validation: false` for a rule that reads non-standard indices, or
        declare the fields in a custom field file.
        """,
@@ -127,28 +129,52 @@ def _offset_of(text: str, line: int, column: int) -> int:
        query: event.dataset:aws.cloudtrail and aws.cloudtrail.user_identity.session_context.mfa_authenticated:false
        """)
 def unknown_field(ctx: RuleContext) -> Iterator[Diagnostic]:
+    yield from _unknown_esql_fields(ctx)
     schema = ctx.schema
     if schema is None:
         return
     where = ", ".join(ctx.rule.index) or "any index"
-    query = ctx.main_query
-    if query is not None and query.tree is not None:
+    for query in ctx.field_queries:
         for node, path in nested_paths(query.tree):
             if "*" not in path and schema.type_of(path) is None:
                 yield _unknown(ctx, schema, path, where, ctx.at_offset(query.path, node.span[0]))
+        reported: set[tuple[str, int]] = set()
         for leaf in leaves(query.tree):
-            if _known(schema, leaf.field):
+            if _known(schema, leaf.field) or (query.language == "lucene" and "?" in leaf.field):
+                continue  # a Lucene field name with '?' is a pattern over names
+            offset = field_offset(query.text, leaf.node)
+            # Lucene gives one leaf per value of field:(a OR b) and per bound of a range: one finding.
+            if query.language == "lucene" and (leaf.field, offset) in reported:
                 continue
-            yield _unknown(ctx, schema, leaf.field, where, ctx.at_offset(query.path, leaf.node.field.span[0]
-                                                                         if leaf.node.field.span else leaf.node.span[0]))
+            reported.add((leaf.field, offset))
+            yield _unknown(ctx, schema, leaf.field, where, ctx.at_offset(query.path, offset))
     eql_query = eql_facts.eql_query(ctx)
     if eql_query is not None:
         for name, offset in eql_facts.eql_fields(eql_query):
             if not _known(schema, name):
                 yield _unknown(ctx, schema, name, where, ctx.at_offset(eql_facts.QUERY_PATH, offset))
+    outputs = _esql_outputs(ctx)
     for path, name in _side_fields(ctx.rule.rule):
-        if not _known(schema, name):
+        if name not in outputs and not _known(schema, name):
             yield _unknown(ctx, schema, name, where, ctx.at(("rule",) + path))
+
+
+def _unknown_esql_fields(ctx: RuleContext) -> Iterator[Diagnostic]:
+    """An ES|QL query's index fields, against the indices of its FROM command."""
+    query = esql_facts.esql_query(ctx)
+    schema = esql_facts.schema_for(ctx, query) if query is not None else None
+    if schema is None:
+        return
+    where = ", ".join(esql_facts.source_indices(query) or ctx.rule.index) or "any index"
+    for name, offset in esql_facts.esql_fields(query):
+        if not _known(schema, name):
+            yield _unknown(ctx, schema, name, where, ctx.at_offset(esql_facts.QUERY_PATH, offset))
+
+
+def _esql_outputs(ctx: RuleContext) -> frozenset[str]:
+    """Columns an ES|QL query makes itself: alert suppression may group by them."""
+    query = esql_facts.esql_query(ctx)
+    return esql_facts.query_fields(query).made if query is not None else frozenset()
 
 
 def _known(schema: Any, name: str) -> bool:
@@ -197,17 +223,18 @@ def _side_fields(rule: dict) -> Iterator[tuple[tuple, str]]:
 # ------------------------------------------------------------------------------------------ Q103-Q105
 
 def _typed_leaves(ctx: RuleContext) -> Iterator[tuple[Any, Leaf, str]]:
-    """(parsed query, leaf, field type) for the main query's leaves with a known, single type."""
+    """(parsed query, leaf, field type) for the leaves of the rule's own KQL or Lucene query with a
+    known, single type."""
     schema = ctx.schema
-    query = ctx.main_query
-    if schema is None or query is None or query.tree is None:
+    if schema is None:
         return
-    for leaf in leaves(query.tree):
-        if "*" in leaf.field:
-            continue
-        kind = schema.type_of(leaf.field)
-        if kind:
-            yield query, leaf, kind
+    for query in ctx.field_queries:
+        for leaf in leaves(query.tree):
+            if "*" in leaf.field:
+                continue
+            kind = schema.type_of(leaf.field)
+            if kind:
+                yield query, leaf, kind
 
 
 def _literal_text(value: Any) -> tuple[str | None, bool | None]:
@@ -547,7 +574,8 @@ def lucene_syntax(ctx: RuleContext) -> Iterator[Diagnostic]:
 def leading_wildcard(ctx: RuleContext) -> Iterator[Diagnostic]:
     kql = _kql()
     schema = ctx.schema
-    for query in _parsed(ctx):
+    lucene = (ctx.lucene_query,) if ctx.lucene_query is not None else ()
+    for query in (*_parsed(ctx), *lucene):
         for leaf in leaves(query.tree):
             node = leaf.node
             if not isinstance(node, kql.Is) or not isinstance(node.value, kql.Wildcard):

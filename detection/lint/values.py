@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from detection.diagnostics import Diagnostic, Severity
+from detection.lint import esql_facts
 from detection.lint.context import RuleContext
 from detection.lint.eql_facts import QUERY_PATH, EqlValue, eql_query, eql_values
-from detection.lint.kql_facts import leaves, value_span
+from detection.lint.kql_facts import leaves, pattern_offset, value_span
 from detection.lint.registry import check
 
 AWS_SUFFIX = ".amazonaws.com"
@@ -22,29 +24,48 @@ def _kql():
 
 
 def _field_values(ctx: RuleContext, *names: str) -> Iterator[tuple[Any, Any, str]]:
-    """(query, Is node, field) for the main query's ``field:value`` clauses on the given fields."""
-    query = ctx.main_query
-    if query is None or query.tree is None:
-        return
+    """(query, Is node, field) for the ``field:value`` clauses of the rule's own KQL or Lucene query
+    on the given fields."""
     kql = _kql()
+    for query in ctx.field_queries:
+        for leaf in leaves(query.tree):
+            if isinstance(leaf.node, kql.Is) and (not names or leaf.field in names):
+                yield query, leaf, leaf.field
+
+
+def _field_patterns(ctx: RuleContext, *names: str) -> Iterator[tuple[Any, Any]]:
+    """(query, leaf) for a Lucene query's regular expressions and ``?`` wildcards on the given
+    fields (all fields without names)."""
+    from detection.lucene import Pattern
+
+    query = ctx.lucene_query
+    if query is None:
+        return
     for leaf in leaves(query.tree):
-        if isinstance(leaf.node, kql.Is) and (not names or leaf.field in names):
-            yield query, leaf, leaf.field
+        if isinstance(leaf.node, Pattern) and (not names or leaf.field in names):
+            yield query, leaf
 
 
 def _eql_field_values(ctx: RuleContext, *names: str) -> Iterator[EqlValue]:
-    """An EQL rule's string constants compared with the given fields (all fields without names)."""
+    """An EQL or ES|QL rule's string constants compared with the given fields (all fields without
+    names); the offsets are in ``rule.query`` (QUERY_PATH)."""
     query = eql_query(ctx)
     if query is not None:
         yield from (v for v in eql_values(query) if not names or v.field in names)
+    query = esql_facts.esql_query(ctx)
+    if query is not None:
+        yield from (v for v in esql_facts.esql_values(query) if not names or v.field in names)
 
 
 @check("V101", "ecs-allowed-value", "a value that ECS does not allow for the field",
        explanation="""
        ECS fixes the values of the categorisation fields `event.kind`, `event.category`,
        `event.type` and `event.outcome`. Integrations only ever write those values, and matching is
-       case-sensitive, so any other value (a typo, a plural, another case) never matches. KQL and
-       EQL queries are checked (EQL's `:`, `in~` and `like~` ignore case, so only typos count there).
+       case-sensitive, so any other value (a typo, a plural, another case) never matches. KQL,
+       Lucene, EQL and ES|QL queries are checked (EQL's `:`, `in~` and `like~` and ES|QL's `=~` and
+       `TO_LOWER`/`TO_UPPER` ignore case, so only typos count there; a Lucene regular expression must
+       match one of the values). In ES|QL, the comparisons of `WHERE` commands are checked, up to the
+       command that redefines the field (`EVAL`, `RENAME`, `STATS`).
        """,
        bad="""
        query: event.category:authentication and event.outcome:Success
@@ -81,6 +102,15 @@ def ecs_allowed_value(ctx: RuleContext) -> Iterator[Diagnostic]:
                          f"'{text}' is not an ECS value of {field} (allowed: {listing})",
                          hint=f"did you mean '{guess}'?" if guess else f"use one of: {listing}",
                          data={"field": field, **({"suggestion": guess} if guess else {})})
+    for query, leaf in _field_patterns(ctx):
+        allowed = schema.allowed_values(leaf.field) if "*" not in leaf.field else ()
+        node = leaf.node
+        if not allowed or any(re.fullmatch(node.regex, a, re.DOTALL) for a in allowed):
+            continue
+        listing = ", ".join(allowed)
+        yield Diagnostic(ctx.at_offset(query.path, pattern_offset(query.text, node)), "V101",
+                         f"'{_shown(node)}' matches no ECS value of {leaf.field} (allowed: {listing})",
+                         hint=f"use one of: {listing}", data={"field": leaf.field})
     for item in _eql_field_values(ctx):
         allowed = schema.allowed_values(item.field)
         if not allowed or item.is_lone_wildcard or any(item.matches(a) for a in allowed):
@@ -91,6 +121,11 @@ def ecs_allowed_value(ctx: RuleContext) -> Iterator[Diagnostic]:
                          f"'{item.text}' is not an ECS value of {item.field} (allowed: {listing})",
                          hint=f"did you mean '{guess}'?" if guess else f"use one of: {listing}",
                          data={"field": item.field, **({"suggestion": guess} if guess else {})})
+
+
+def _shown(node: Any) -> str:
+    """A Lucene pattern as written: /regex/ or the ``?`` wildcard term."""
+    return f"/{node.source}/" if node.kind == "regexp" else node.source
 
 
 def _closest(text: str, options: tuple[str, ...]) -> str | None:
@@ -120,8 +155,9 @@ def _providers(ctx: RuleContext) -> list[str]:
        operations. A name that the service in `event.provider` does not have never matches: the
        published "AWS STS AssumeRole Usage" rule looked for `AssumedRole` for years. The names come
        from botocore's service models (see detection/data/aws_api.json.gz); the allowlist of other
-       events is detection/data/aws_extra_events.json. KQL and EQL queries are checked (for EQL,
-       against the `event.provider` constants of the whole query). This is a warning because AWS adds
+       events is detection/data/aws_extra_events.json. KQL, Lucene, EQL and ES|QL queries are
+       checked (for EQL and ES|QL, against the `event.provider` constants of the whole query; a
+       Lucene regular expression or `?` wildcard must match one name). This is a warning because AWS adds
        operations faster than any offline list; suppress it with a reason for a new operation.
        """,
        bad="""
@@ -157,6 +193,7 @@ def aws_unknown_action(ctx: RuleContext) -> Iterator[Diagnostic]:
         yield Diagnostic(ctx.at_offset(query.path, value_span(leaf.node)[0]), "V102", first.message, hint=hint,
                          data={"provider": first.provider, "action": action, "kind": first.kind,
                                **({"suggestion": guess} if guess else {})})
+    yield from _aws_action_patterns(ctx, providers)
     for item in _eql_field_values(ctx, "event.action"):
         if item.is_lone_wildcard or (not item.pattern and set(item.text) & {"*", "?", "\\"}):
             continue  # outside a pattern these characters are literal; no event name has them
@@ -169,6 +206,40 @@ def aws_unknown_action(ctx: RuleContext) -> Iterator[Diagnostic]:
         yield Diagnostic(ctx.at_offset(QUERY_PATH, item.offset), "V102", first.message, hint=hint,
                          data={"provider": first.provider, "action": item.text, "kind": first.kind,
                                **({"suggestion": guess} if guess else {})})
+
+
+def _aws_action_patterns(ctx: RuleContext, providers: list[str]) -> Iterator[Diagnostic]:
+    """V102 for a Lucene query's ``event.action:/regex/`` and ``event.action:Assume?Role``."""
+    from detection.aws_api import check_action, load_aws_api
+
+    table = load_aws_api()
+    for query, leaf in _field_patterns(ctx, "event.action"):
+        node = leaf.node
+        if node.kind == "wildcard":
+            suggestions = [check_action(p, node.source) for p in providers]
+            if any(s is None for s in suggestions):
+                continue
+            first = suggestions[0]
+            message, kind = first.message, first.kind
+            guess = first.candidates[0] if first.candidates else None
+        else:
+            regex = re.compile(node.regex, re.DOTALL)
+            if not all(_misses(table, p, regex) for p in providers):
+                continue
+            message = f"the regular expression {_shown(node)} matches no operation or event of {providers[0]}"
+            kind, guess = "no-match-for-pattern", None
+        hint = f"did you mean '{guess}'?" if guess else "check the operation name in the AWS API reference"
+        yield Diagnostic(ctx.at_offset(query.path, pattern_offset(query.text, node)), "V102", message, hint=hint,
+                         data={"provider": providers[0], "action": _shown(node), "kind": kind,
+                               **({"suggestion": guess} if guess else {})})
+
+
+def _misses(table: Any, provider: str, regex: re.Pattern[str]) -> bool:
+    """Whether a regular expression matches no event name of the provider (False when unknowable)."""
+    if provider in table.any_action:
+        return False
+    names = table.operations(provider)
+    return bool(names) and not any(regex.fullmatch(name) for name in names)
 
 
 @check("V103", "aws-unknown-provider", "event.provider is not a known AWS event source",
