@@ -13,6 +13,11 @@ BASE_QUERY = "event.dataset:aws.cloudtrail and event.provider:sts.amazonaws.com 
 
 
 EQL = ("  type: query\n  language: kuery\n", "  type: eql\n  language: eql\n")
+LUCENE = ("  language: kuery\n", "  language: lucene\n")
+# ES|QL rules name their indices in FROM, not in index.
+ESQL = ("  type: query\n  language: kuery\n  index:\n    - logs-aws*\n", "  type: esql\n  language: esql\n")
+LUCENE_QUERY = "event.dataset:aws.cloudtrail AND event.provider:sts.amazonaws.com AND event.action:AssumeRole"
+ESQL_FROM = "|-\n    from logs-aws* metadata _id, _index\n    | where event.dataset == \"aws.cloudtrail\""
 
 
 def q(new_query: str) -> tuple[str, str]:
@@ -63,6 +68,44 @@ CORPUS = [
      "Q102", "event.actoin", 1),
     ("eql-aws-action", [EQL, q('any where event.provider == "sts.amazonaws.com" and event.action == "AssumedRole"')],
      "V102", '"AssumedRole"', 1),
+    # -- Lucene fields and values (positions inside the query, also on later lines of a block)
+    ("lucene-unknown-field", [LUCENE, q("event.dataset:aws.cloudtrail AND event.actoin:AssumeRole")], "Q102",
+     "event.actoin", 1),
+    ("lucene-unknown-field-of-group", [LUCENE, q(">-\n    event.dataset:aws.cloudtrail AND\n"
+                                                 "    evnt.action:(AssumeRole OR GetSessionToken)")], "Q102",
+     "evnt.action", 1),
+    ("lucene-unknown-field-under-not", [LUCENE, q(f"{LUCENE_QUERY} AND NOT event.outcom:failure")], "Q102",
+     "event.outcom", 1),
+    ("lucene-word-on-number-field", [LUCENE, q(f"{LUCENE_QUERY} AND source.port:ssh")], "Q103", "ssh", 1),
+    ("lucene-wildcard-on-ip-field", [LUCENE, q(f"{LUCENE_QUERY} AND source.ip:10.0.*")], "Q104", "10.0.*", 1),
+    ("lucene-ecs-outcome-case", [LUCENE, q(f"|-\n    {LUCENE_QUERY}\n      AND event.outcome:Success")], "V101",
+     "Success", 1),
+    ("lucene-ecs-regex", [LUCENE, q(f"{LUCENE_QUERY} AND event.outcome:/succes/")], "V101", "/succes/", 1),
+    ("lucene-aws-action", [LUCENE, q("event.dataset:aws.cloudtrail AND event.provider:sts.amazonaws.com AND "
+                                     "event.action:(AssumedRole OR GetSessionToken)")], "V102", "AssumedRole", 1),
+    ("lucene-aws-action-regex", [LUCENE, q("event.dataset:aws.cloudtrail AND event.provider:sts.amazonaws.com AND "
+                                           "event.action:/Asume(Role|RoleWithSAML)/")], "V102", "/Asume", 1),
+    ("lucene-aws-provider", [LUCENE, q("event.dataset:aws.cloudtrail AND event.provider:sts.amazonaws.co AND "
+                                       "event.action:AssumeRole")], "V103", "sts.amazonaws.co ", 1),
+    # -- ES|QL fields and values
+    ("esql-unknown-field", [ESQL, q(f"{ESQL_FROM} and event.actoin == \"AssumeRole\"")], "Q102", "event.actoin", 1),
+    ("esql-unknown-field-backticks", [ESQL, q(f"{ESQL_FROM}\n    | where `event.actoin` == \"AssumeRole\"")], "Q102",
+     "`event.actoin`", 1),
+    ("esql-unknown-field-in-keep", [ESQL, q(f"{ESQL_FROM}\n    | keep @timestamp, user.nmae, _id")], "Q102",
+     "user.nmae", 1),
+    ("esql-unknown-field-in-stats", [ESQL, q(f"{ESQL_FROM}\n    | stats n = count(*) by cloud.acount.id")], "Q102",
+     "cloud.acount.id", 1),
+    ("esql-ecs-outcome-case", [ESQL, q(f"{ESQL_FROM}\n        and event.outcome == \"Success\"")], "V101",
+     '"Success"', 1),
+    ("esql-ecs-like", [ESQL, q(f"{ESQL_FROM} and event.type like \"chnge*\"")], "V101", '"chnge*"', 1),
+    ("esql-aws-action-in", [ESQL, q(f"{ESQL_FROM}\n    | where event.provider == \"sts.amazonaws.com\"\n"
+                                    "        and event.action in (\"GetSessionToken\", \"AssumedRole\")")], "V102",
+     '"AssumedRole"', 1),
+    ("esql-aws-action-negated-provider-first", [ESQL, q(f"{ESQL_FROM} and \"sts.amazonaws.com\" == event.provider "
+                                                        "and not event.action != \"AssumedRole\"")], "V102",
+     '"AssumedRole"', 1),
+    ("esql-aws-provider", [ESQL, q(f"{ESQL_FROM} and event.provider == \"sts.amazonaws.co\"")], "V103",
+     '"sts.amazonaws.co"', 1),
     # -- ATT&CK
     ("attack-framework", [("- framework: MITRE ATT&CK", "- framework: Mitre Attack")], "A101", "Mitre Attack", 1),
     ("attack-unknown-tactic", [("id: TA0004", "id: TA0044")], "A102", "TA0044", 1),
@@ -118,6 +161,39 @@ def test_broken_rule_is_reported_at_the_offending_text(tmp_path: Path, case_id: 
     line, column = position(text, needle, occurrence)
     assert (matching[0].location.line, matching[0].location.column) == (line, column), matching[0].format()
     assert matching[0].location.path.endswith("rule.yaml")
+
+
+# Lucene and ES|QL rules that are right: nothing may be reported (false-positive guards).
+CLEAN = [
+    ("lucene-base", [LUCENE, q(LUCENE_QUERY)]),
+    ("lucene-group-regex-wildcard-range", [LUCENE, q(
+        "event.dataset:aws.cloudtrail AND event.provider:(sts.amazonaws.com OR iam.amazonaws.com) AND "
+        "event.action:/Assume(Role|RoleWithSAML)/ AND NOT event.outcome:failure AND event.type:chan?e AND "
+        "source.port:[1024 TO *] AND _exists_:user.name")]),
+    ("esql-base", [ESQL, q(f"{ESQL_FROM} and event.provider == \"sts.amazonaws.com\" and event.action == \"AssumeRole\"")]),
+    ("esql-eval-column", [ESQL, q(f"{ESQL_FROM}\n    | eval action_lc = to_lower(event.action), one = 1\n"
+                                  "    | where action_lc == \"assumerole\" and one == 1")]),
+    ("esql-eval-redefines-field", [ESQL, q(f"{ESQL_FROM} and event.provider == \"sts.amazonaws.com\"\n"
+                                           "    | eval event.action = concat(event.provider, \"/\", event.action)\n"
+                                           "    | where event.action == \"sts.amazonaws.com/AssumeRole\"")]),
+    ("esql-rename", [ESQL, q(f"{ESQL_FROM}\n    | rename event.outcome as outcome, event.action as api\n"
+                             "    | where outcome == \"success\" and api == \"AssumeRole\"\n    | keep api, outcome")]),
+    ("esql-metadata", [ESQL, q(f"{ESQL_FROM}\n    | where _index like \".ds-logs-aws*\"\n"
+                               "    | keep @timestamp, event.action, _id, _index")]),
+    ("esql-stats-outputs", [ESQL, q(f"{ESQL_FROM}\n    | stats attempts = count(*), users = count_distinct(user.name)"
+                                    " by source.ip\n    | where attempts > 5\n    | sort users desc\n"
+                                    "    | keep source.ip, attempts, users"),
+                            ("  version: 1\n", "  alert_suppression:\n    group_by: [users]\n  version: 1\n")]),
+]
+
+
+@pytest.mark.parametrize("case_id,mutations", CLEAN, ids=[c[0] for c in CLEAN])
+def test_right_lucene_and_esql_rules_are_clean(tmp_path: Path, case_id: str, mutations) -> None:
+    text = BASE_RULE
+    for old, new in mutations:
+        text = replace(text, old, new)
+    findings = lint_files(write_rule(tmp_path, text)).findings
+    assert [d.format() for d in findings] == [], case_id
 
 
 def test_corpus_is_big_and_distinct() -> None:
