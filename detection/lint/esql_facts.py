@@ -147,45 +147,43 @@ def esql_fields(query: Any) -> Iterator[tuple[str, int]]:
 def esql_values(query: Any) -> Iterator[EqlValue]:
     """String constants that WHERE commands compare index fields with (``==``, ``!=``, ``=~``,
     ``IN``, ``LIKE``), in source order; a field the query has redefined by then is skipped."""
+    for condition, made in query_fields(query).wheres:
+        yield from _compared(condition, made, False)
+
+
+def _compared(node: Any, made: frozenset[str], negated: bool) -> Iterator[EqlValue]:
     from detection.esql import ast
 
-    for condition, made in query_fields(query).wheres:
+    if isinstance(node, ast.Unary) and node.op == "not":
+        yield from _compared(node.operand, made, not negated)
+    elif isinstance(node, ast.Binary) and node.op in ("and", "or"):
+        yield from _compared(node.left, made, negated)
+        yield from _compared(node.right, made, negated)
+    elif isinstance(node, ast.Binary) and node.op in ("==", "!=", "=~"):
+        for side, constant in ((node.left, node.right), (node.right, node.left)):
+            found = _subject(side, made)
+            if found is not None and _is_string(constant):
+                yield EqlValue(found[0], constant.value, constant.pos, False, found[1] or node.op == "=~",
+                               negated ^ (node.op == "!="))
+    elif isinstance(node, (ast.In, ast.Like)) and not getattr(node, "regex", False):
+        found = _subject(node.value, made)
+        items = node.items if isinstance(node, ast.In) else node.patterns
+        for item in items if found is not None else ():
+            if _is_string(item):
+                yield EqlValue(found[0], item.value, item.pos, isinstance(node, ast.Like), found[1],
+                               negated ^ node.negated)
 
-        def subject(expr: Any, made: frozenset[str] = made) -> tuple[str, bool] | None:
-            """(field, case-folded) when ``expr`` is an index field, bare or under TO_LOWER/TO_UPPER."""
-            folded = False
-            if isinstance(expr, ast.Call) and expr.name in _CASE_FOLDING and len(expr.args) == 1:
-                expr, folded = expr.args[0], True
-            if isinstance(expr, ast.FieldRef) and expr.name not in made:
-                return expr.name, folded
-            return None
 
-        def visit(node: Any, negated: bool) -> Iterator[EqlValue]:
-            if isinstance(node, ast.Unary) and node.op == "not":
-                yield from visit(node.operand, not negated)
-            elif isinstance(node, ast.Binary) and node.op in ("and", "or"):
-                yield from visit(node.left, negated)
-                yield from visit(node.right, negated)
-            elif isinstance(node, ast.Binary) and node.op in ("==", "!=", "=~"):
-                for side, constant in ((node.left, node.right), (node.right, node.left)):
-                    found = subject(side)
-                    if found is not None and _is_string(constant):
-                        yield EqlValue(found[0], constant.value, constant.pos, False, found[1] or node.op == "=~",
-                                       negated ^ (node.op == "!="))
-            elif isinstance(node, ast.In):
-                found = subject(node.value)
-                if found is not None:
-                    for item in node.items:
-                        if _is_string(item):
-                            yield EqlValue(found[0], item.value, item.pos, False, found[1], negated ^ node.negated)
-            elif isinstance(node, ast.Like) and not node.regex:
-                found = subject(node.value)
-                if found is not None:
-                    for item in node.patterns:
-                        if _is_string(item):
-                            yield EqlValue(found[0], item.value, item.pos, True, found[1], negated ^ node.negated)
+def _subject(expr: Any, made: frozenset[str]) -> tuple[str, bool] | None:
+    """(field, case-folded) when ``expr`` is an index field, bare or under TO_LOWER/TO_UPPER."""
+    from detection.esql import ast
 
-        yield from visit(condition, False)
+    folded = False
+    if isinstance(expr, ast.Call) and expr.name in _CASE_FOLDING and len(expr.args) == 1:
+        expr, folded = expr.args[0], True
+    if isinstance(expr, ast.FieldRef) and expr.name not in made:
+        return expr.name, folded
+    return None
 
 
 def _is_string(node: Any) -> bool:
