@@ -8,10 +8,17 @@ to the rules that could match it. Chunks are spread over worker processes, at mo
 worker in flight; results come back in input order, so alerts are listed as the plain loop
 (:func:`plain_backtest`) lists them: by file, line, then rule order.
 
-Per-event rules only: KQL and Lucene query rules, and EQL event queries. Threshold, new_terms,
-ES|QL rules and EQL sequences need the whole time-ordered stream and are reported as not
-supported, as are rules with ``filters``. ``max_signals`` is not applied: a backtest counts every
-match, not one rule run's worth.
+Per-event rules (KQL and Lucene query rules, EQL event queries) alert on each matching line;
+``max_signals`` is not applied to them: a backtest counts every match, not one rule run's worth.
+
+Multi-event rules (threshold, new_terms, ES|QL, EQL sequences and samples, EQL event queries
+with pipes) are *scheduled*: the same streaming pass keeps, per rule, only the events that can
+take part in one of its runs (:mod:`detection.backtest_collect`) with their file and line, and
+the main process then replays the rule's runs every ``interval`` over them
+(:mod:`detection.backtest_schedule`). The events kept are held in memory, so their total is
+capped (``max_collected``): past the cap the rule holding the most is dropped with a located
+error instead of exhausting memory. Rules with ``filters``, machine learning and indicator
+match rules are reported as not supported.
 """
 
 from __future__ import annotations
@@ -37,12 +44,15 @@ from detection.loader import display
 from detection.model import RuleFile
 from detection.prefilter import Prefilter, build_prefilter, count_lines
 from detection.rule_index import IndexedRule, RuleIndex
+from detection.runners.window import format_ns, to_ns
 
 CHUNK_SIZE = 4 << 20  # bytes per task: big enough to amortise the hand-over, small enough to spread
 EVENT_SUFFIXES = (".ndjson", ".jsonl", ".ndjson.gz", ".jsonl.gz")
 MAX_REPORTED_ERRORS = 20  # bad lines listed in full; the rest are counted
 CODE_NO_EVENTS = "E204"  # a folder with no event files
 CODE_EVALUATION = "E207"  # a predicate raised on an event
+CODE_TOO_MANY = "E209"  # a scheduled rule collected more events than the cap allows
+DEFAULT_MAX_COLLECTED = 1_000_000  # events held for scheduled rules, all rules together
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,7 @@ class Matcher:
     index: RuleIndex
     prefilter: Prefilter
     use_index: bool = True
+    collect: frozenset[int] = frozenset()  # positions of scheduled rules: their events are kept
 
     def match(self, event: Mapping) -> list[int]:
         if self.use_index:
@@ -77,7 +88,7 @@ class Matcher:
     def scan(self, chunk: bytes, keep_events: bool) -> ChunkResult:
         result = ChunkResult(lines=count_lines(chunk))
         match = self.index.matching_positions if self.use_index else self.match
-        hits, decoded = result.hits, 0
+        hits, decoded, collect = result.hits, 0, self.collect
         fast_loads, fast_error = orjson.loads, orjson.JSONDecodeError
         for number, line in self.prefilter.lines(chunk):
             try:
@@ -103,7 +114,7 @@ class Matcher:
             if positions:
                 for position in positions:
                     hits.append((number, position))
-                if keep_events:
+                if keep_events or (collect and not collect.isdisjoint(positions)):
                     result.events[number] = line.strip()
         result.decoded = decoded
         return result
@@ -125,19 +136,53 @@ class ChunkResult:
 
 
 @dataclass
+class ScheduledRule:
+    """A multi-event rule: its prepared runner and what the first pass keeps for it."""
+
+    rule: RuleFile
+    detector: Any
+    collects: str  # what the first pass keeps, in words
+
+
+@dataclass
 class BacktestPlan:
-    """The selected rules, compiled; ``skipped`` are the ones a backtest cannot run."""
+    """The selected rules, compiled; ``skipped`` are the ones a backtest cannot run.
+
+    ``scheduled`` maps the positions of multi-event rules (in ``rules``) to their runners.
+    """
 
     rules: list[RuleRef]
     matcher: Matcher
     skipped: list[Skipped] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    scheduled: dict[int, ScheduledRule] = field(default_factory=dict)
+
+
+@dataclass
+class Schedule:
+    """How a scheduled rule's runs went (see :mod:`detection.backtest_schedule`)."""
+
+    kind: str
+    interval: str
+    collects: str
+    collected: int = 0
+    runs: int = 0
+    first_run: str | None = None
+    last_run: str | None = None
+    repeats: int = 0
+    untimed: int = 0
+    partial_history: int = 0
+    refused: bool = False
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
 
 
 @dataclass
 class RuleCount:
     rule: RuleRef
     alerts: int = 0
+    schedule: Schedule | None = None  # multi-event rules only
 
 
 @dataclass
@@ -168,6 +213,7 @@ class BacktestResult:
             "prefilter": self.prefilter,
             "alerts": self.alerts,
             "rules": [{"rule_id": c.rule.rule_id, "name": c.rule.name, "path": c.rule.path, "alerts": c.alerts}
+                      | ({"schedule": c.schedule.to_json()} if c.schedule is not None else {})
                       for c in self.counts],
             "not_supported": [{"rule_id": s.rule.rule_id, "name": s.rule.name, "path": s.rule.path,
                                "reason": s.reason} for s in self.skipped],
@@ -261,30 +307,54 @@ def _eql_predicate(rule: RuleFile, fields: Any) -> tuple[Callable[[Mapping], boo
     return compiled.matches, eql_required_terms(compiled.query, category_field, fields)
 
 
+def scheduled_rule(rule: RuleFile, fields: Any) -> tuple[ScheduledRule, Callable[[Mapping], bool], RequiredTerms]:
+    """A multi-event rule's runner and first-pass filter (``fields`` already narrowed to the rule).
+
+    Raises ``UnsupportedRule`` or ``DetectionError`` as :func:`event_predicate` does.
+    """
+    from detection import engine
+    from detection.backtest_collect import collection
+    from detection.backtest_schedule import interval_ns
+
+    collect = collection(rule, fields)
+    detector = engine.prepare(rule, fields)
+    interval_ns(rule)  # an unreadable interval is reported before the events are read
+    return ScheduledRule(rule, detector, collect.description), collect.predicate, collect.requirements
+
+
 def prepare_backtest(rules: Sequence[RuleFile], fields: Any = None, *, use_index: bool = True,
                      use_prefilter: bool = True) -> BacktestPlan:
     """Compile the rules once; ``fields`` is the project's whole field schema (narrowed per rule)."""
     from detection import engine
+    from detection.backtest_collect import is_scheduled
     from detection.testing import fields_for
 
     refs: list[RuleRef] = []
     indexed: list[IndexedRule] = []
     skipped: list[Skipped] = []
     diagnostics: list[Diagnostic] = []
+    scheduled: dict[int, ScheduledRule] = {}
     for rule in rules:
+        plan_entry = None
         try:
-            predicate, required = event_predicate(rule, fields_for(fields, rule))
+            if is_scheduled(rule):
+                plan_entry, predicate, required = scheduled_rule(rule, fields_for(fields, rule))
+            else:
+                predicate, required = event_predicate(rule, fields_for(fields, rule))
         except engine.UnsupportedRule as exc:
             skipped.append(Skipped(rule_ref(rule), str(exc)))
             continue
         except DetectionError as exc:
             diagnostics.extend(exc.diagnostics)
             continue
+        if plan_entry is not None:
+            scheduled[len(refs)] = plan_entry
         indexed.append(IndexedRule(len(refs), predicate, required))
         refs.append(rule_ref(rule))
     index = RuleIndex(indexed)
     prefilter = build_prefilter(r.requirements for r in indexed) if use_prefilter and indexed else Prefilter(None)
-    return BacktestPlan(refs, Matcher(index, prefilter, use_index), skipped, diagnostics)
+    matcher = Matcher(index, prefilter, use_index, frozenset(scheduled))
+    return BacktestPlan(refs, matcher, skipped, diagnostics, scheduled)
 
 
 # --------------------------------------------------------------------------- reading events
@@ -436,19 +506,45 @@ def _results(matcher: Matcher, tasks: Iterator[tuple[int, Span | bytes]], jobs: 
 
 
 class _Collector:
-    """Folds chunk results, in input order, into the run's counts, alert lines and diagnostics."""
+    """Folds chunk results, in input order, into the run's counts, alert lines and diagnostics.
 
-    def __init__(self, plan: BacktestPlan, result: BacktestResult, out: BinaryIO | None):
+    Hits of scheduled rules are kept as (file number, line, raw line) for the second pass,
+    ``max_collected`` of them at most: past it the rule holding the most is refused (dropped).
+    """
+
+    def __init__(self, plan: BacktestPlan, result: BacktestResult, out: BinaryIO | None,
+                 max_collected: int = DEFAULT_MAX_COLLECTED):
         self.result, self.out = result, out
         self.names = [orjson.dumps(r.name) for r in plan.rules]
         self.ids = [orjson.dumps(r.rule_id) for r in plan.rules]
         self.file_names = [orjson.dumps(s) for s in result.files]
         self.line_base = [0] * len(result.files)  # lines of each file before the next chunk
         self.bad_lines = 0
+        self.scheduled = frozenset(plan.scheduled)
+        self.kept: dict[int, list[tuple[int, int, bytes]]] = {p: [] for p in plan.scheduled}
+        self.refused: dict[int, int] = {}  # rule position -> events it matched in all
+        self.held = 0
+        self.max_collected = max_collected
+
+    def keep(self, rule_pos: int, file_no: int, line: int, raw: bytes) -> None:
+        kept = self.kept.get(rule_pos)
+        if kept is None:
+            self.refused[rule_pos] += 1
+            return
+        kept.append((file_no, line, raw))
+        self.held += 1
+        if self.held > self.max_collected:
+            largest = max(self.kept, key=lambda p: len(self.kept[p]))
+            dropped = self.kept.pop(largest)
+            self.held -= len(dropped)
+            self.refused[largest] = len(dropped)
 
     def add(self, file_no: int, chunk: ChunkResult) -> None:
-        result, base = self.result, self.line_base[file_no]
+        result, base, scheduled = self.result, self.line_base[file_no], self.scheduled
         for number, rule_pos in chunk.hits:
+            if rule_pos in scheduled:
+                self.keep(rule_pos, file_no, base + number + 1, chunk.events[number])
+                continue
             result.counts[rule_pos].alerts += 1
             if self.out is not None:
                 self.out.write(b'{"rule_id":' + self.ids[rule_pos] + b',"rule_name":' + self.names[rule_pos]
@@ -473,10 +569,12 @@ class _Collector:
 
 def run_backtest(plan: BacktestPlan, files: Sequence[Path], *, jobs: int | None = None,
                  out: BinaryIO | None = None, progress: Callable[[int, int, int, int], None] | None = None,
-                 chunk_size: int = CHUNK_SIZE) -> BacktestResult:
+                 chunk_size: int = CHUNK_SIZE, max_collected: int = DEFAULT_MAX_COLLECTED) -> BacktestResult:
     """Run the plan's rules over ``files``; alerts go to ``out`` as NDJSON when given.
 
-    ``progress(bytes_done, bytes_total, lines, alerts)`` is called after each chunk.
+    ``progress(bytes_done, bytes_total, lines, alerts)`` is called after each chunk (of the
+    streaming pass; scheduled rules' alerts are added after it). ``max_collected`` caps the
+    events held for scheduled rules.
     """
     jobs = jobs or default_jobs()
     started = time.perf_counter()
@@ -501,7 +599,7 @@ def run_backtest(plan: BacktestPlan, files: Sequence[Path], *, jobs: int | None 
                 read_errors.append(Diagnostic(Location(shown[file_no], 0, 0), CODE_UNREADABLE,
                                               f"cannot read events file: {getattr(exc, 'strerror', None) or exc}"))
 
-    collector = _Collector(plan, result, out)
+    collector = _Collector(plan, result, out, max_collected)
     try:
         for file_no, chunk in _results(plan.matcher, tasks(), jobs, out is not None):
             collector.add(file_no, chunk)
@@ -512,9 +610,86 @@ def run_backtest(plan: BacktestPlan, files: Sequence[Path], *, jobs: int | None 
                                       CODE_UNREADABLE, f"cannot read events file: {exc.strerror or exc}"))
     collector.finish()
     result.diagnostics.extend(read_errors)
+    replay_scheduled(plan, collector, result, out)
     result.bytes_read = total
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _decode(raw: bytes) -> dict:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)  # what the streaming pass accepted through its fallback
+
+
+def schedule_kind(entry: ScheduledRule) -> str:
+    if entry.rule.type == "eql":
+        kind = entry.detector.compiled.kind
+        return f"eql {kind}" if kind != "event" else "eql event query with pipes"
+    return entry.rule.type
+
+
+def replay_scheduled(plan: BacktestPlan, collector: _Collector, result: BacktestResult,
+                     out: BinaryIO | None) -> None:
+    """The second pass: each scheduled rule's runs over the events kept for it, one rule at a time."""
+    from detection.backtest_schedule import DEFAULT_INTERVAL, replay
+
+    for position, entry in plan.scheduled.items():
+        rule = entry.rule
+        info = Schedule(schedule_kind(entry), str(rule.rule.get("interval") or DEFAULT_INTERVAL), entry.collects)
+        count = result.counts[position]
+        count.schedule = info
+        if position in collector.refused:
+            info.refused, info.collected = True, collector.refused[position]
+            cap = collector.max_collected
+            why = f"more than --max-collected ({cap:,})" if info.collected > cap else \
+                f"which with the other replayed rules' events passed --max-collected ({cap:,}) and it held the most of them then"
+            result.diagnostics.append(Diagnostic(
+                rule.location(("rule", "query")), CODE_TOO_MANY,
+                f"{info.collected:,} events can take part in this {info.kind} rule's runs ({entry.collects}), "
+                f"{why}: its runs were not replayed, to keep memory bounded",
+                hint="backtest fewer or shorter event files, select fewer rules with --rule, or raise "
+                     "--max-collected if memory allows (each event held takes about its line's size, several times "
+                     "that once decoded)"))
+            continue
+        kept = collector.kept.pop(position)
+        info.collected = len(kept)
+        events = [_decode(raw) for _, _, raw in kept]
+        if rule.type == "esql":
+            # Each event's own name, so that a row keeping METADATA _id names it in every run.
+            for event, (file_no, line, _) in zip(events, kept, strict=True):
+                event.setdefault("_id", f"{result.files[file_no]}:{line}")
+        try:
+            outcome = replay(rule, entry.detector, events)
+        except DetectionError as exc:
+            result.diagnostics.extend(exc.diagnostics)
+            continue
+        count.alerts = len(outcome.alerts)
+        info.runs, info.repeats, info.untimed, info.partial_history = (outcome.runs, outcome.repeats,
+                                                                       outcome.untimed, outcome.partial)
+        if outcome.first_run is not None and outcome.last_run is not None:
+            info.first_run, info.last_run = format_ns(to_ns(outcome.first_run)), format_ns(to_ns(outcome.last_run))
+        if out is not None:
+            _write_scheduled(out, collector, position, outcome.alerts, kept)
+
+
+def _write_scheduled(out: BinaryIO, collector: _Collector, position: int, alerts: Sequence[Any],
+                     kept: Sequence[tuple[int, int, bytes]]) -> None:
+    head = b'{"rule_id":' + collector.ids[position] + b',"rule_name":' + collector.names[position]
+    for alert in alerts:
+        where = [b'{"file":' + collector.file_names[kept[i][0]] + b',"line":' + str(kept[i][1]).encode() + b"}"
+                 for i in alert.events]
+        first = kept[alert.events[0]] if alert.events else None
+        record = (head + b',"run_time":"' + format_ns(to_ns(alert.run)).encode() + b'"'
+                  + b',"file":' + (collector.file_names[first[0]] if first else b"null")
+                  + b',"line":' + (str(first[1]).encode() if first else b"null")
+                  + b',"events":[' + b",".join(where) + b"]")
+        if alert.group is not None:
+            record += b',"group":' + orjson.dumps(alert.group, default=str)
+        if alert.partial_history:
+            record += b',"partial_history":true'
+        out.write(record + b',"event":' + (first[2] if first else b"null") + b"}\n")
 
 
 def _size(path: Path) -> int:

@@ -22,14 +22,22 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                     "of them (read in sorted order). Paths ending in .yaml/.yml/.toml, or folders of such files, "
                     "select rules (default: the project's rules). The input is streamed in constant memory over "
                     "all cores; lines that no selected rule can match are skipped without decoding. Per-event "
-                    "rules only (KQL/Lucene query rules, EQL event queries); other rule types are listed as not "
-                    "supported. Exit 0 when the run completed, 2 for usage errors, unreadable input or bad lines.")
+                    "rules (KQL/Lucene query rules, EQL event queries) alert on each matching line. Threshold, "
+                    "new_terms, ES|QL rules and EQL sequences are replayed: the stream keeps only the events that "
+                    "can take part in their runs, then each rule runs every `interval` over them, alerts repeated "
+                    "by overlapping runs counted once. Machine learning, indicator match and rules with filters are "
+                    "listed as not supported. Exit 0 when the run completed, 2 for usage errors, unreadable input, "
+                    "bad lines or a rule over --max-collected.")
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="rule files/folders, then event files/folders")
     p.add_argument("--rule", action="append", default=[], metavar="ID",
                    help="only this rule (rule_id or exact name); repeatable")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     p.add_argument("--out", type=Path, metavar="FILE",
-                   help="write every alert to FILE as NDJSON: rule_id, rule_name, file, line, event")
+                   help="write every alert to FILE as NDJSON: rule_id, rule_name, file, line, event; alerts of "
+                        "replayed rules also give run_time, events (file and line of each) and group")
+    p.add_argument("--max-collected", type=int, default=None, metavar="N",
+                   help="events held in memory for replayed rules, all together (default: 1,000,000); past it "
+                        "the rule holding the most is refused with an error")
     p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
                    help="worker processes (default: one per CPU core; 1 runs in this process)")
     p.add_argument("--no-prefilter", action="store_true", help="decode every line (for comparison)")
@@ -103,13 +111,16 @@ class Progress:
 
 
 def run(args: argparse.Namespace) -> int:
-    from detection.backtest import discover_event_files, prepare_backtest, run_backtest
+    from detection.backtest import DEFAULT_MAX_COLLECTED, discover_event_files, prepare_backtest, run_backtest
     from detection.config import load_config
     from detection.loader import load_rules
     from detection.testing import load_fields
 
     if args.jobs is not None and args.jobs < 1:
         print("detection backtest: error: --jobs must be 1 or more", file=sys.stderr)
+        return 2
+    if args.max_collected is not None and args.max_collected < 0:
+        print("detection backtest: error: --max-collected must be 0 or more", file=sys.stderr)
         return 2
     rule_args, event_args = split_paths(args.paths)
     config = load_config(rule_args[0].resolve() if rule_args else None, rules_dir=args.rules_dir)
@@ -135,7 +146,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.out}: cannot write: {exc.strerror or exc}", file=sys.stderr)
         return 2
     try:
-        result = run_backtest(plan, files, jobs=args.jobs, out=out, progress=progress)
+        cap = DEFAULT_MAX_COLLECTED if args.max_collected is None else args.max_collected
+        result = run_backtest(plan, files, jobs=args.jobs, out=out, progress=progress, max_collected=cap)
     finally:
         if out is not None:
             out.close()
@@ -168,6 +180,12 @@ def render_text(result) -> str:
         for count in sorted(result.counts, key=lambda c: (-c.alerts, c.rule.path)):
             lines.append(f"{count.alerts:>{width},}  {count.rule.name} ({count.rule.path})")
         lines.append("")
+    replayed = [c for c in result.counts if c.schedule is not None]
+    if replayed:
+        lines.append(f"Replayed on their schedule ({len(replayed)} rule(s)):")
+        for count in replayed:
+            lines.append(f"  {count.rule.path}: {count.rule.name}: {describe_schedule(count.schedule)}")
+        lines.append("")
     if result.skipped:
         lines.append(f"Not supported in backtest ({len(result.skipped)} rule(s)):")
         for skipped in result.skipped:
@@ -177,3 +195,19 @@ def render_text(result) -> str:
     firing = sum(1 for c in result.counts if c.alerts)
     lines.append(f"{result.alerts:,} alert(s) from {firing} of {len(result.counts)} rule(s).")
     return "\n".join(lines) + "\n"
+
+
+def describe_schedule(info) -> str:
+    """One line on a replayed rule: its runs, the events it kept, what was counted once."""
+    if info.refused:
+        return f"{info.kind}, refused: {info.collected:,} events to hold (see the error)"
+    text = f"{info.kind} every {info.interval}, {info.collected:,} event(s) kept ({info.collects})"
+    if info.runs:
+        text += f", {info.runs:,} run(s) {info.first_run} .. {info.last_run}"
+    if info.repeats:
+        text += f", {info.repeats:,} repeated alert(s) counted once"
+    if info.untimed:
+        text += f"; {info.untimed:,} event(s) without a readable timestamp, seen by no run"
+    if info.partial_history:
+        text += f"; {info.partial_history:,} alert(s) from runs whose history window starts before the first event"
+    return text
