@@ -273,3 +273,12 @@ def test_bad_settings_are_findings_for_library_callers(tmp_path: Path) -> None:
     found = lint_rules([rule], load_config(tmp_path))
     assert [(d.code, d.location.line, d.location.column) for d in found] == [("L103", 4, 1)]
     assert "max-signal" in found[0].message
+
+
+def test_a_field_repeated_in_a_value_list_is_one_finding(tmp_path: Path) -> None:
+    text = replace(BASE_RULE, "  query: event.dataset:aws.cloudtrail and event.provider:sts.amazonaws.com and "
+                              "event.action:AssumeRole\n",
+                   "  query: event.dataset:aws.cloudtrail and unknown.field:(a or b)\n")
+    findings = lint_files(write_rule(tmp_path, text)).findings
+    assert codes(findings) == ["Q102"]
+    assert (findings[0].location.line, findings[0].location.column) == position(text, "unknown.field")

@@ -140,7 +140,11 @@ def lint_report(rules: Sequence[RuleFile], config: ProjectConfig | None = None, 
     report.findings.extend(loose)
     report.findings.extend(project.field_problems)
     report.findings.extend(setting_problems)
-    report.findings = sort_diagnostics(report.findings)
+    # One finding per code, place and message: a field repeated in a value list is one mistake.
+    unique: dict[tuple, Diagnostic] = {}
+    for diag in report.findings:
+        unique.setdefault((diag.code, diag.location, diag.message), diag)
+    report.findings = sort_diagnostics(unique.values())
     order = {id(d): i for i, d in enumerate(sort_diagnostics(d for d, _ in report.suppressed))}
     report.suppressed.sort(key=lambda item: order[id(item[0])])
     return report
