@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from detection.diagnostics import DetectionError, Diagnostic, Location, sort_diagnostics
-from detection.model import HistoryEntry, RuleFile, normalise_rule
+from detection.model import HistoryEntry, RuleFile, normalise_rule, normalised_source
 from detection.sourcemap import SourceMap
 from detection.toml_source import TomlProblem, load_toml
 from detection.validation import schema_diagnostics
@@ -105,7 +105,7 @@ def load_rule_file(path: Path | str) -> RuleFile:
         fmt="toml" if path.suffix == ".toml" else "yaml",
         text=text,
         document=document,
-        source=source,
+        source=normalised_source(document["rule"], source),
         metadata=dict(document.get("metadata", {})),
         rule=normalise_rule(document["rule"]),
         history=history,

@@ -121,6 +121,27 @@ def normalise_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+# Where normalise_rule's flat keys were written in an elastic/detection-rules TOML file.
+_FLATTENED_FROM = {
+    ("rule", "new_terms_fields"): ("rule", "new_terms", "value"),
+    ("rule", "history_window_start"): ("rule", "new_terms", "history_window_start", 0, "value"),
+}
+
+
+def normalised_source(rule: Mapping[str, Any], source: SourceMap) -> SourceMap:
+    """``source`` with positions for the keys normalise_rule flattens, so a finding on
+    ``new_terms_fields`` points at the ``[rule.new_terms]`` value rather than at ``[rule]``."""
+    if not isinstance(rule.get("new_terms"), Mapping):
+        return source
+    values, keys = dict(source.values), dict(source.keys)
+    for flat, nested in _FLATTENED_FROM.items():
+        for table in (values, keys):
+            for path, position in list(table.items()):
+                if path[:len(nested)] == nested:
+                    table.setdefault(flat + path[len(nested):], position)
+    return SourceMap(values, keys)
+
+
 @dataclass(frozen=True)
 class Project:
     """The rules of a repository after loading: what every feature reads."""
