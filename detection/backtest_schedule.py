@@ -1,10 +1,11 @@
 """Replay a multi-event rule's scheduled runs over the events collected for it.
 
 Kibana runs a rule every ``interval``; each run at time T sees ``[T + from, T + to]`` (see
-:mod:`detection.runners.window`). A backtest schedules the runs from the first collected event
-(rounded up to the microsecond) every ``interval`` until the first run at or after the last
-one, and hands each run's events to the rule's own runner (:mod:`detection.runners`) with
-``now=T``. Only the events a run can see are passed, in input order, so each run's alerts are
+:mod:`detection.runners.window`). A backtest schedules the runs on the interval's grid (run
+times are multiples of ``interval`` since the epoch, so they do not depend on which events a
+rule kept) from the first run at or after the first collected event to the first at or after
+the last one, and hands each run's events to the rule's own runner (:mod:`detection.runners`)
+with ``now=T``. Only the events a run can see are passed, in input order, so each run's alerts are
 the ones the runner gives for all the events at that run time (the tests check this).
 
 Overlapping windows (``from: now-6m`` every 5 minutes) let two runs see the same events.
@@ -117,10 +118,16 @@ def interval_ns(rule: RuleFile) -> int:
 
 
 def run_times(first_ns: int, last_ns: int, step_ns: int) -> list[datetime]:
-    """Every ``step`` from ``first`` (rounded up to the microsecond) to the first run at or after ``last``."""
-    start = -(-first_ns // 1000) * 1000  # datetimes hold microseconds: never start before the first event
-    count = max(0, -(-(last_ns - start) // step_ns)) + 1
-    return [from_ns(start + k * step_ns) for k in range(count)]
+    """The runs on the ``step`` grid (multiples of it since the epoch) from the first at or after
+    ``first`` to the first at or after ``last``.
+
+    A fixed grid makes the run times independent of which events a rule kept: replaying all
+    the input or only a rule's events, alone or with other rules, gives the same runs where
+    there is something to see.
+    """
+    start = -(-first_ns // step_ns) * step_ns
+    end = -(-last_ns // step_ns) * step_ns
+    return [from_ns(t) for t in range(start, end + 1, step_ns)]
 
 
 def replay(rule: RuleFile, detector: Any, events: Sequence[Mapping[str, Any]], *, suppress: bool = True,
@@ -134,7 +141,7 @@ def replay(rule: RuleFile, detector: Any, events: Sequence[Mapping[str, Any]], *
     span = timeline.sorted_times[-1] - timeline.sorted_times[0]
     if span // step + 1 > max_runs:
         where = rule.location(("rule", "interval")) if "interval" in rule.rule else Location(rule.display_path, 1, 1)
-        raise DetectionError([Diagnostic(where, CODE_SCHEDULE, f"the events span {span // step + 1:,} runs of this "
+        raise DetectionError([Diagnostic(where, CODE_SCHEDULE, f"the events span about {span // step + 1:,} runs of this "
                                          f"rule; a backtest replays at most {max_runs:,}",
                                          hint="backtest a shorter stretch of events")])
     runs = run_times(timeline.sorted_times[0], timeline.sorted_times[-1], step)

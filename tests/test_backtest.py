@@ -114,7 +114,7 @@ def test_bad_lines_are_located_and_the_rest_still_runs(tmp_path):
     assert result.diagnostics[0].location.column > 1
 
 
-def test_rules_a_backtest_cannot_run_are_listed_with_the_reason(tmp_path):
+def test_rules_a_backtest_cannot_run_are_listed_with_the_reason_and_multi_event_rules_are_replayed(tmp_path):
     folder = tmp_path / "rules"
     write_rule(folder, "thr", rule_doc(rule_id=rule_id(1), name="T", type="threshold", query="event.action:x",
                                        threshold={"field": ["user.name"], "value": 5}))
@@ -123,12 +123,15 @@ def test_rules_a_backtest_cannot_run_are_listed_with_the_reason(tmp_path):
     write_rule(folder, "flt", rule_doc(rule_id=rule_id(3), name="F", filters=[{"query": {"match_all": {}}}]))
     write_rule(folder, "ev", rule_doc(rule_id=rule_id(4), name="E", type="eql", language="eql",
                                       query='any where event.action == "x"'))
-    plan = prepare_backtest(load_rules([folder]).rules)
+    rules = load_rules([folder]).rules
+    plan = prepare_backtest(rules)
     reasons = {s.rule.name: s.reason for s in plan.skipped}
-    assert set(reasons) == {"T", "S", "F"}
-    assert "threshold" in reasons["T"] and "sequence" in reasons["S"] and "filters" in reasons["F"]
-    assert [r.name for r in plan.rules] == ["E"]
-    assert plan.matcher.prefilter.strings == frozenset({b"x"})  # from the EQL equality
+    assert set(reasons) == {"F"} and "filters" in reasons["F"]
+    assert [r.name for r in plan.rules] == ["E", "S", "T"]  # threshold and sequence: replayed (scheduled)
+    assert {plan.rules[p].name for p in plan.scheduled} == {"S", "T"}
+    assert plan.matcher.prefilter.strings is None  # the sequence's `any where true` may keep any line
+    alone = prepare_backtest([r for r in rules if r.name == "E"])
+    assert alone.matcher.prefilter.strings == frozenset({b"x"})  # from the EQL equality
 
 
 def test_chunks_hold_whole_lines_and_gzip_is_recognised(tmp_path):
@@ -184,8 +187,9 @@ def test_command_text_report_counts_alerts_per_rule(project, capsys):
     out = capsys.readouterr().out
     assert "4 lines" in out
     assert "2  Assume (rules/assume.yaml)" in out and "1  Create (rules/create.yaml)" in out
-    assert "Not supported in backtest (1 rule(s)):" in out and "rules/thr.yaml: Thr: threshold" in out
-    assert "3 alert(s) from 2 of 2 rule(s)." in out
+    assert "Replayed on their schedule (1 rule(s)):" in out and "rules/thr.yaml: Thr: threshold every 5m" in out
+    assert "Not supported" not in out
+    assert "3 alert(s) from 2 of 3 rule(s)." in out
 
 
 def test_command_json_out_file_and_rule_selection(project, capsys):
