@@ -12,7 +12,8 @@ them. What is kept must be a superset of what any run would use, and as small as
 * EQL event queries with pipes: the events matching the query;
 * ES|QL: the events of the ``FROM`` indices (an event's ``_index``, when it has one) that pass
   the ``WHERE`` commands directly after ``FROM`` (only ``SORT``, ``KEEP`` and ``DROP`` may come
-  between: they leave the rows as they are, unlike ``LIMIT``).
+  between: they leave the rows as they are, unlike ``LIMIT``). Their ``field == "text"`` and
+  ``IN`` conditions become required terms, so the byte prefilter and the rule index still work.
 
 A condition that depends on the run time (KQL date math such as ``now-1h``, ES|QL ``NOW()``)
 cannot be decided before the run time is known, so it is not used for collecting: such a rule
@@ -27,8 +28,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from detection.kql.requirements import RequiredTerms, either, eql_required_terms
+from detection.kql.requirements import RequiredTerms, Term, either, eql_required_terms
 from detection.model import RuleFile
+from detection.prefilter import literal_safe
 
 Predicate = Callable[[Mapping[str, Any]], bool]
 
@@ -163,9 +165,9 @@ def _esql_collection(rule: RuleFile, fields: Any) -> Collection:
         if type(command).__name__ in _ROW_PRESERVING:
             continue
         break
-    wheres = len(kept) - 1
+    wheres = kept[1:]
     selector = dataclasses.replace(query, commands=tuple(kept))
-    what = f"events of FROM {', '.join(source.sources)}" + (f" passing {wheres} WHERE command(s)" if wheres else "")
+    what = f"events of FROM {', '.join(source.sources)}" + (f" passing {len(wheres)} WHERE command(s)" if wheres else "")
 
     def predicate(event: Mapping[str, Any]) -> bool:
         try:
@@ -173,4 +175,38 @@ def _esql_collection(rule: RuleFile, fields: Any) -> Collection:
         except Exception:  # noqa: BLE001 - undecidable here: keep the event, the run decides
             return True
 
-    return Collection(predicate, RequiredTerms(), what)
+    terms = [t for w in wheres for t in _esql_terms(w.condition, fields)]
+    return Collection(predicate, RequiredTerms(tuple(dict.fromkeys(terms))), what)
+
+
+def _esql_terms(node: Any, fields: Any) -> list[Term]:
+    """Terms an event passing an ES|QL condition must hold: ``field == "text"`` and ``field IN
+    ("a", "b")`` under ``AND`` (and ``OR`` branches that all constrain the same field).
+
+    The engine compares a keyword field's document values, so only plain text no number or
+    boolean can stand for is used, and only on fields typed keyword-like (or not typed).
+    """
+    from detection.esql import ast
+
+    type_of = getattr(fields, "type_of", None)
+
+    def term(expr: Any, values: list[Any]) -> list[Term]:
+        if not isinstance(expr, ast.FieldRef) or not values:
+            return []
+        if not all(isinstance(v, ast.Literal) and v.kind == "string" and literal_safe(str(v.value)) for v in values):
+            return []
+        if callable(type_of) and type_of(expr.name) not in (None, "keyword", "constant_keyword", "wildcard"):
+            return []
+        return [Term(expr.name, tuple(expr.name.split(".")), frozenset(str(v.value) for v in values))]
+
+    if isinstance(node, ast.Binary):
+        if node.op == "and":
+            return _esql_terms(node.left, fields) + _esql_terms(node.right, fields)
+        if node.op == "or":
+            return either([_esql_terms(node.left, fields), _esql_terms(node.right, fields)])
+        if node.op == "==":
+            left, right = (node.right, node.left) if isinstance(node.left, ast.Literal) else (node.left, node.right)
+            return term(left, [right])
+    if isinstance(node, ast.In) and not node.negated:
+        return term(node.value, list(node.items))
+    return []

@@ -229,9 +229,13 @@ def test_which_rules_are_replayed_and_what_they_keep(tmp_path):
         "seq": rule_doc(type="eql", language="eql", query=SEQUENCE),
         "thr": threshold_doc(),
         "date": threshold_doc(query="event.action:login and @timestamp >= now-1h"),
+        "esql": rule_doc(type="esql", language="esql", index=None,
+                         query='FROM logs-* | WHERE event.action IN ("login", "sudo") AND (user.name == "a" OR '
+                               'user.name == "b") | WHERE host.name == "h1" OR source.port > 1 | '
+                               'WHERE event.outcome == "123" | STATS n = COUNT(*)'),
     }
     rules = {stem: load_rules([write_rule(tmp_path, stem, doc)]).rules[0] for stem, doc in docs.items()}
-    assert {s for s, r in rules.items() if is_scheduled(r)} == {"pipe", "seq", "thr", "date"}
+    assert {s for s, r in rules.items() if is_scheduled(r)} == {"pipe", "seq", "thr", "date", "esql"}
     seq = collection(rules["seq"], None)
     assert [t.values for t in seq.requirements.terms] == [frozenset({"login", "sudo"})]
     assert seq.predicate(event(None, "sudo")) and not seq.predicate(event(None, "logout"))
@@ -239,6 +243,13 @@ def test_which_rules_are_replayed_and_what_they_keep(tmp_path):
     # Date math depends on the run time: such a rule keeps every event.
     dated = collection(rules["date"], None)
     assert dated.predicate(event(None, "logout")) and not dated.requirements
+    # ES|QL: equalities and IN lists under AND, an OR constraining one field; not a number-like text.
+    esql_rule = collection(rules["esql"], None)
+    assert {t.field: t.values for t in esql_rule.requirements.terms} == {
+        "event.action": frozenset({"login", "sudo"}), "user.name": frozenset({"a", "b"})}
+    passing = {"event": {"action": "sudo", "outcome": "123"}, "user": {"name": "a"}, "host": {"name": "h1"}}
+    assert esql_rule.predicate(passing)
+    assert not esql_rule.predicate({**passing, "user": {"name": "c"}})
 
 
 def test_unsupported_types_are_still_listed(tmp_path):
@@ -352,12 +363,21 @@ def test_every_run_gives_the_runners_alerts_for_all_events_at_that_time(generate
     assert raised > 0  # the comparison is not vacuous
 
 
-@pytest.mark.parametrize("jobs, chunk_size", [(1, 1 << 20), (2, 900)])
-def test_the_streamed_backtest_equals_replaying_every_event(generated, tmp_path, jobs, chunk_size, monkeypatch):
+# Rules whose kept events all hold a constant term: with only them the byte prefilter is on.
+PREFILTERED = ("thr_groups", "nt_one", "seq", "tail", "esql_rows")
+
+
+@pytest.mark.parametrize("jobs, chunk_size, selection", [(1, 1 << 20, "all"), (2, 900, "all"),
+                                                         (2, 700, "prefiltered")])
+def test_the_streamed_backtest_equals_replaying_every_event(generated, tmp_path, jobs, chunk_size, selection,
+                                                            monkeypatch):
     root, rules, events, where = generated
     monkeypatch.chdir(root)
+    if selection == "prefiltered":
+        rules = {name: rules[name] for name in PREFILTERED}
     plan = prepare_backtest(list(rules.values()))
     assert set(plan.scheduled) == set(range(len(rules))) and plan.skipped == []
+    assert (plan.matcher.prefilter.mode == "off") == (selection == "all")
     out_path = tmp_path / "alerts.ndjson"
     with out_path.open("wb") as out:
         files = [Path("events/a.ndjson"), Path("events/b.ndjson.gz")]
