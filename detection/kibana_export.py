@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from detection.diagnostics import DetectionError, Diagnostic, Location, Severity, sort_diagnostics
+from detection.guide_plugins import render_placeholders
 from detection.kibana_check import details_problems, import_problems
 from detection.kibana_fields import (
     FieldTypes,
@@ -113,6 +114,10 @@ def build_payload(rule: RuleFile, packages: Mapping[str, Package],
     """The Kibana object for one rule, and warnings about fields that could not be derived."""
     payload = {k: v for k, v in normalise_rule(rule.rule).items() if k not in NOT_EXPORTED}
     payload["version"] = export_version(rule)
+    transform = rule.document.get("transform")
+    for key in ("note", "setup"):  # a TOML rule's $osquery_0 / $investigate_0 become Kibana's buttons
+        if transform and isinstance(payload.get(key), str):
+            payload[key] = render_placeholders(payload[key], transform)
     warnings: list[Diagnostic] = []
     if rule.metadata.get("export_derived_fields", True) is False:
         return payload, warnings

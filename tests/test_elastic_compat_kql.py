@@ -51,3 +51,58 @@ def test_new_terms_findings_point_into_the_new_terms_table(tmp_path: Path) -> No
     window = [d for d in findings if d.code == "H115"]
     assert len(window) == 1
     assert window[0].location.line == position(NEW_TERMS_TOML, '"now-2m"')[0]
+
+
+GUIDE_TOML = """\
+[metadata]
+creation_date = "2025/02/03"
+updated_date = "2025/02/03"
+maturity = "production"
+
+[transform]
+[[transform.osquery]]
+label = "Listening ports"
+query = "SELECT pid, port FROM listening_ports"
+
+[[transform.investigate]]
+label = "Same host"
+description = ""
+providers = [[
+    { excluded = false, field = "host.id", queryType = "phrase", value = "{{host.id}}", valueType = "string" },
+]]
+relativeFrom = "now-1h"
+relativeTo = "now"
+
+[rule]
+author = ["Tester"]
+description = "A guide with buttons."
+index = ["logs-endpoint.events.process-*"]
+language = "kuery"
+license = "Apache-2.0"
+name = "Example Guide Buttons"
+note = \"\"\"## Triage
+- Ports: $osquery_0
+- Timeline: $investigate_0
+- Not defined: $osquery_1
+\"\"\"
+risk_score = 21
+rule_id = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+severity = "low"
+type = "query"
+query = "event.category:process and process.name:nc"
+"""
+
+
+def test_export_writes_transform_entries_into_the_note_as_kibana_buttons(tmp_path: Path) -> None:
+    from detection.kibana_export import export_paths
+
+    write_rule(tmp_path / "rules", GUIDE_TOML, "guide.toml")
+    (line,) = export_paths([tmp_path / "rules"]).rules
+    note = line.payload["note"]
+    assert '- Ports: !{osquery{"label":"Listening ports","query":"SELECT pid, port FROM listening_ports"}}\n' in note
+    assert ('- Timeline: !{investigate{"label":"Same host","description":"","providers":[[{"excluded":false,'
+            '"field":"host.id","queryType":"phrase","value":"{{host.id}}","valueType":"string"}]],'
+            '"relativeFrom":"now-1h","relativeTo":"now"}}\n') in note
+    # No second osquery entry: the placeholder is left for the author to see.
+    assert "- Not defined: $osquery_1\n" in note
+    assert "transform" not in line.payload
