@@ -173,9 +173,11 @@ class Schedule:
     untimed: int = 0
     partial_history: int = 0
     refused: bool = False
+    seconds: float = 0.0  # decoding the kept events and replaying the runs
 
     def to_json(self) -> dict:
-        return dict(self.__dict__)
+        return {**self.__dict__, "seconds": round(self.seconds, 3)}
+
 
 
 @dataclass
@@ -653,6 +655,7 @@ def replay_scheduled(plan: BacktestPlan, collector: _Collector, result: Backtest
                      "--max-collected if memory allows (each event held takes about its line's size, several times "
                      "that once decoded)"))
             continue
+        started = time.perf_counter()
         kept = collector.kept.pop(position)
         info.collected = len(kept)
         events = [_decode(raw) for _, _, raw in kept]
@@ -672,6 +675,7 @@ def replay_scheduled(plan: BacktestPlan, collector: _Collector, result: Backtest
             info.first_run, info.last_run = format_ns(to_ns(outcome.first_run)), format_ns(to_ns(outcome.last_run))
         if out is not None:
             _write_scheduled(out, collector, position, outcome.alerts, kept)
+        info.seconds = time.perf_counter() - started
 
 
 def _write_scheduled(out: BinaryIO, collector: _Collector, position: int, alerts: Sequence[Any],
