@@ -668,6 +668,12 @@ def replay_scheduled(plan: BacktestPlan, collector: _Collector, result: Backtest
         except DetectionError as exc:
             result.diagnostics.extend(exc.diagnostics)
             continue
+        except Exception as exc:  # noqa: BLE001 - one rule's odd events must not end the others' replay
+            result.diagnostics.append(Diagnostic(rule.location(("rule", "query")), CODE_EVALUATION,
+                                                 f"replaying this rule's runs failed: {type(exc).__name__}: {exc}",
+                                                 hint="run the rule's fixture cases with `detection test` to see "
+                                                      "which events it cannot evaluate"))
+            continue
         count.alerts = len(outcome.alerts)
         info.runs, info.repeats, info.untimed, info.partial_history = (outcome.runs, outcome.repeats,
                                                                        outcome.untimed, outcome.partial)

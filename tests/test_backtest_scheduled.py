@@ -439,6 +439,22 @@ def test_the_command_refuses_with_exit_2_and_reports_replayed_rules(tmp_path, mo
     assert "--max-collected must be 0 or more" in capsys.readouterr().err
 
 
+def test_a_rule_whose_replay_fails_is_a_located_error_and_the_others_still_run(tmp_path, monkeypatch):
+    from detection.runners.eql_runner import EqlDetector
+
+    def broken(self, events, now=None):
+        raise TypeError("cannot compare")
+
+    monkeypatch.setattr(EqlDetector, "run", broken)
+    docs = {"thr": threshold_doc(), "seq": rule_doc(name="Seq", type="eql", language="eql", query=SEQUENCE,
+                                                    rule_id="00000000-0000-4000-8000-000000000002")}
+    result, records = backtest(tmp_path, docs, THRESHOLD_EVENTS)
+    [problem] = result.diagnostics
+    assert problem.code == "E207" and problem.location.path.endswith("seq.yaml")
+    assert "replaying this rule's runs failed: TypeError: cannot compare" in problem.message
+    assert schedule_of(result, "Thr").alerts == 2 and {r["rule_name"] for r in records} == {"Thr"}
+
+
 def test_per_event_rules_count_the_same_with_replayed_rules_in_the_selection(generated):
     root, rules, events, where = generated
     docs = [rule_doc(name=f"q{i}", query=q, rule_id=f"00000000-0000-4000-8000-{900 + i:012d}")
