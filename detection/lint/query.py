@@ -154,7 +154,12 @@ def unknown_field(ctx: RuleContext) -> Iterator[Diagnostic]:
             if not _known(schema, name):
                 yield _unknown(ctx, schema, name, where, ctx.at_offset(eql_facts.QUERY_PATH, offset))
     outputs = _esql_outputs(ctx)
+    # An ES|QL query this engine cannot analyse (say it uses GROK or COMPLETION) may make any
+    # column, so the names its alerts are grouped by cannot be judged.
+    opaque = ctx.rule.language == "esql" and esql_facts.esql_query(ctx) is None
     for path, name in _side_fields(ctx.rule.rule):
+        if opaque and path[0] == "alert_suppression":
+            continue
         if name not in outputs and not _known(schema, name):
             yield _unknown(ctx, schema, name, where, ctx.at(("rule",) + path))
 
