@@ -39,13 +39,13 @@ UNSUPPORTED_FUNCTIONS = frozenset(
     """
     acos asin atan atan2 cbrt cos cosh e exp hypot log pi scalb signum sin sinh tan tanh copy_sign
     round_to clamp clamp_min clamp_max greatest least
-    bit_length byte_length contains repeat space to_base64 from_base64 md5 sha1 sha256 hash
-    url_encode url_decode chunk
+    bit_length byte_length contains repeat to_base64 from_base64 md5 sha1 sha256 hash
+    url_encode chunk
     date_format date_parse day_name month_name range_contains trange
     to_cartesianpoint to_cartesianshape to_geopoint to_geoshape to_unsigned_long to_ul to_version to_ver
     to_degrees to_radians to_date_nanos to_datenanos to_dateperiod to_timeduration to_aggregate_metric_double
     ip_prefix json_extract
-    mv_median mv_median_absolute_deviation mv_percentile mv_pseries_weighted_sum mv_zip mv_contains
+    mv_median mv_median_absolute_deviation mv_percentile mv_pseries_weighted_sum mv_zip
     match match_phrase multi_match qstr kql knn score decay
     st_contains st_disjoint st_distance st_envelope st_intersects st_within st_x st_xmax st_xmin st_y
     st_ymax st_ymin st_centroid_agg st_extent_agg st_geohash st_geotile st_geohex

@@ -162,6 +162,44 @@ def _replace(ctx: Context, text: object, regex: object, new: object) -> str:
         raise EvalProblem(str(exc)) from exc
 
 
+# Elasticsearch refuses to build a string result longer than this many bytes.
+_MAX_STRING_BYTES = 1024 * 1024
+
+
+def _space(ctx: Context, number: object) -> str:
+    count = _integer(number, "number")
+    if count < 0:
+        raise EvalProblem(f"Number parameter cannot be negative, found [{count}]")
+    if count > _MAX_STRING_BYTES:
+        raise EvalProblem(f"Creating strings longer than [{_MAX_STRING_BYTES}] bytes is not supported")
+    return " " * count
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _url_decode(ctx: Context, text: object) -> str:
+    # Elasticsearch decodes as Java's URLDecoder does: '+' is a space, '%' must start two hex
+    # digits, and the bytes are read as UTF-8 (a malformed sequence becomes U+FFFD).
+    s = _text(text)
+    out = bytearray()
+    i = 0
+    while i < len(s):
+        ch = s[i]
+        if ch == "%":
+            pair = s[i + 1 : i + 3]
+            if len(pair) < 2:
+                raise EvalProblem("URLDecoder: Incomplete trailing escape (%) pattern")
+            if not set(pair) <= _HEX:
+                raise EvalProblem("URLDecoder: Illegal hex characters in escape (%) pattern")
+            out.append(int(pair, 16))
+            i += 3
+            continue
+        out.extend(b" " if ch == "+" else ch.encode("utf-8"))
+        i += 1
+    return out.decode("utf-8", errors="replace")
+
+
 def _left(ctx: Context, text: object, length: object) -> str:
     s, n = _text(text), _integer(length, "length")
     return s[: max(0, n)]
@@ -613,6 +651,12 @@ def _mv_slice(ctx: Context, value: object, start: object, end: object = None) ->
     return collapse(values[max(first, 0) : max(last + 1, 0)])
 
 
+def _mv_contains(ctx: Context, superset: object, subset: object) -> bool:
+    # Every value of the subset must be among the superset's; null is the empty set.
+    have = {group_key(v) for v in values_of(superset)}
+    return all(group_key(v) in have for v in values_of(subset))
+
+
 def _mv_append(ctx: Context, left: object, right: object) -> object:
     if left is None or right is None:
         return None
@@ -644,6 +688,8 @@ _TABLE = [
     _f("left", 2, 2, _left),
     _f("right", 2, 2, _right),
     _f("reverse", 1, 1, lambda ctx, s: _text(s)[::-1]),
+    _f("space", 1, 1, _space),
+    _f("url_decode", 1, 1, _url_decode),
     # conditionals
     _f("coalesce", 1, None, None, "lazy"),
     _f("case", 2, None, None, "lazy"),
@@ -696,6 +742,7 @@ _TABLE = [
     _f("mv_sort", 1, 2, _mv_sort, "raw"),
     _f("mv_slice", 2, 3, _mv_slice, "raw"),
     _f("mv_append", 2, 2, _mv_append, "raw"),
+    _f("mv_contains", 2, 2, _mv_contains, "raw"),
 ]
 FUNCTIONS: dict[str, Function] = {f.name: f for f in _TABLE}
 
