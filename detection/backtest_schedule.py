@@ -99,11 +99,9 @@ class Timeline:
     def untimed(self) -> int:
         return len(self.times) - len(self.order)
 
-    def between(self, low: int, high: int, include_high: bool = True) -> list[int]:
-        """Positions of the events timed in [low, high] (or [low, high)), by time then position."""
-        start = bisect.bisect_left(self.sorted_times, low)
-        end = (bisect.bisect_right if include_high else bisect.bisect_left)(self.sorted_times, high)
-        return self.order[start:end]
+    def between(self, low: int, high: int) -> list[int]:
+        """Positions of the events timed in [low, high], by time then position."""
+        return self.order[bisect.bisect_left(self.sorted_times, low):bisect.bisect_right(self.sorted_times, high)]
 
 
 def interval_ns(rule: RuleFile) -> int:
