@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from detection import eql, esql
+from detection.aws_api import check_action
 from detection.kibana_fields import QueryFieldsUnavailable, query_field_names
 from tests.lint_support import lint_files, write_rule
 
@@ -145,3 +146,11 @@ def test_functions_still_beyond_the_subset_are_refused_by_name() -> None:
 ])
 def test_eql_constructs_from_detection_rules_parse_and_compile(query: str) -> None:
     assert eql.compile(eql.parse(query)) is not None
+
+
+def test_access_portal_calls_are_known_events_of_the_identity_center_source() -> None:
+    # Identity Center rules filter event.provider "sso.amazonaws.com" on the access portal calls;
+    # botocore files those under the portal service, so the pairs come from the allowlist.
+    for action in ("GetRoleCredentials", "ListAccountRoles", "ListAccounts", "Logout"):
+        assert check_action("sso.amazonaws.com", action) is None, action
+    assert check_action("sso.amazonaws.com", "GetRoleCredential") is not None
