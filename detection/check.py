@@ -145,7 +145,7 @@ def _validate_stage(loaded: LoadResult) -> StageResult:
     problems = len(loaded.diagnostics)
     return StageResult("validate", FAILED if problems else PASSED,
                        f"{len(loaded.rules)} {noun} loaded, " + (f"{problems} problem(s)" if problems else "no problems"),
-                       list(loaded.diagnostics))
+                       sort_diagnostics([*loaded.diagnostics, *loaded.warnings]))
 
 
 def _lint_stage(loaded: LoadResult, config: ProjectConfig) -> StageResult:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from detection.diagnostics import DetectionError, Diagnostic, Location, sort_diagnostics
+from detection.diagnostics import DetectionError, Diagnostic, Location, Severity, sort_diagnostics
 from detection.model import HistoryEntry, RuleFile, normalise_rule, normalised_source
 from detection.sourcemap import SourceMap
 from detection.toml_source import TomlProblem, load_toml
+from detection.validation import CODE_UNKNOWN as CODE_UNKNOWN_FIELD
 from detection.validation import schema_diagnostics
 from detection.yaml_safe import YamlProblem, load_yaml
 
@@ -96,6 +97,7 @@ def load_rule_file(path: Path | str) -> RuleFile:
     if not isinstance(document, dict):
         raise DetectionError([Diagnostic(Location(shown, 1, 1), "S105", "a rule file must be a mapping with the tables metadata, rule and history")])
     problems = schema_diagnostics(document, source, shown)
+    problems, warnings = soften_for_deprecated(document, problems)
     if problems:
         raise DetectionError(sort_diagnostics(problems))
     history = [HistoryEntry.from_dict(h) for h in document.get("history", []) or []]
@@ -109,13 +111,34 @@ def load_rule_file(path: Path | str) -> RuleFile:
         metadata=dict(document.get("metadata", {})),
         rule=normalise_rule(document["rule"]),
         history=history,
+        warnings=warnings,
     )
+
+
+def soften_for_deprecated(document: dict[str, Any], problems: list[Diagnostic]) -> tuple[list[Diagnostic], list[Diagnostic]]:
+    """A deprecated rule is frozen (elastic/detection-rules forbids editing it) and never exported,
+    so an obsolete key in its rule table (Kibana drops unknown keys anyway) is a warning, and the
+    key is left out, instead of an error that blocks the whole checkout."""
+    metadata = document.get("metadata")
+    if not (isinstance(metadata, dict) and metadata.get("maturity") == "deprecated"):
+        return problems, []
+    kept, warnings = [], []
+    for diag in problems:
+        path = diag.data.get("path", ())
+        if diag.code == CODE_UNKNOWN_FIELD and len(path) == 2 and path[0] == "rule":
+            document["rule"].pop(path[1], None)
+            warnings.append(replace(diag, severity=Severity.WARNING,
+                                    message=diag.message + " (ignored: the rule is deprecated)"))
+        else:
+            kept.append(diag)
+    return kept, warnings
 
 
 @dataclass
 class LoadResult:
     rules: list[RuleFile] = field(default_factory=list)
-    diagnostics: list[Diagnostic] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)  # errors: the rule did not load
+    warnings: list[Diagnostic] = field(default_factory=list)  # reported, but nothing is blocked
 
     @property
     def ok(self) -> bool:
@@ -132,6 +155,7 @@ def load_rules(paths: Sequence[Path | str]) -> LoadResult:
             result.diagnostics.extend(exc.diagnostics)
     result.diagnostics.extend(duplicate_diagnostics(result.rules))
     result.diagnostics = sort_diagnostics(result.diagnostics)
+    result.warnings = sort_diagnostics(w for rule in result.rules for w in rule.warnings)
     return result
 
 

@@ -69,6 +69,8 @@ class RuleFile:
     metadata: dict[str, Any]
     rule: dict[str, Any]
     history: list[HistoryEntry]
+    # Problems that do not stop the rule from loading (see loader.soften_for_deprecated).
+    warnings: list = field(default_factory=list)
 
     @property
     def rule_id(self) -> str:

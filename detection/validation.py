@@ -120,8 +120,10 @@ def _to_diagnostics(error: jsonschema.ValidationError, document: Any, source: So
                 hint = "Kibana would ignore it; remove it or fix the spelling" if path == ("rule",) else "remove it or fix the spelling"
             if guess:
                 hint = f"did you mean '{guess}'?"
-            out.append(Diagnostic(at(path + (name,), key=True), CODE_UNKNOWN, message, hint=hint,
-                                  data={"suggestion": guess} if guess else {}))
+            data: dict[str, Any] = {"path": path + (name,)}
+            if guess:
+                data["suggestion"] = guess
+            out.append(Diagnostic(at(path + (name,), key=True), CODE_UNKNOWN, message, hint=hint, data=data))
         return out
     if kind == "type":
         expected = error.validator_value

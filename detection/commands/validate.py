@@ -13,6 +13,7 @@ from detection.commands.common import (
     existing_rule_paths,
     print_diagnostics,
 )
+from detection.diagnostics import sort_diagnostics
 from detection.loader import load_rules
 
 
@@ -31,11 +32,15 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     paths = existing_rule_paths(args)
     result = load_rules(paths)
+    everything = sort_diagnostics([*result.diagnostics, *result.warnings])
     if args.format == "json":
-        print(json.dumps({"rules": len(result.rules), "diagnostics": [d.to_json() for d in result.diagnostics]}, indent=2))
+        print(json.dumps({"rules": len(result.rules), "diagnostics": [d.to_json() for d in everything]}, indent=2))
     else:
-        print_diagnostics(result.diagnostics, "text")
+        print_diagnostics(everything, "text")
         noun = "rule" if len(result.rules) == 1 else "rules"
         status = f"{len(result.diagnostics)} problem(s)" if result.diagnostics else "all valid"
+        if result.warnings:
+            status += f", {len(result.warnings)} warning(s)"
         print(f"{len(result.rules)} {noun} loaded, {status}", file=sys.stderr)
+    # Warnings (an ignored key of a deprecated rule) are shown but do not fail validation.
     return 1 if result.diagnostics else 0
