@@ -623,6 +623,45 @@ def keyword_range(ctx: RuleContext) -> Iterator[Diagnostic]:
                              data={"field": leaf.field, "type": kind})
 
 
+# ------------------------------------------------------------------------------------------ Q114
+
+@check("Q114", "untestable-query", "the query uses a feature the test engine does not implement",
+       explanation="""
+       The fixture runner evaluates ES|QL and Lucene with its own engines. A query that uses a
+       command or function they do not implement (ES|QL `GROK`, `ENRICH`, `IP_LOCATION`, `KQL()`...)
+       is valid for Elasticsearch, but none of its fixture cases can run, so nothing proves the rule
+       fires (`detection check` reports those cases as F141). Rewrite the query without the feature
+       where you can, or accept the gap knowingly with a suppression that says why.
+       """,
+       bad="""
+       type: esql
+       language: esql
+       query: 'from logs-aws* | grok message "%{IP:client}" | where client == "203.0.113.9"'
+       """,
+       good="""
+       type: esql
+       language: esql
+       query: 'from logs-aws* | where source.ip == "203.0.113.9"'
+       """,
+       severity=Severity.WARNING)
+def untestable_query(ctx: RuleContext) -> Iterator[Diagnostic]:
+    language, text = ctx.rule.language, ctx.rule.query
+    if language not in ("esql", "lucene") or not isinstance(text, str):
+        return
+    module = __import__(f"detection.{language}", fromlist=["parse"])
+    try:
+        module.parse(text)
+    except Exception as exc:  # noqa: BLE001 - only the "not implemented" kind is reported here
+        unsupported = type(exc).__name__.endswith("Unsupported") or getattr(exc, "code", None) == "LUC002"
+        if not unsupported:
+            return  # a real syntax error: Q101 reports it
+        line, column = getattr(exc, "line", 1), getattr(exc, "column", 1)
+        message = getattr(exc, "message", None) or str(exc).splitlines()[0]
+        yield Diagnostic(ctx.at_offset(("rule", "query"), _offset_of(text, line, column)), "Q114",
+                         f"fixture cases of this rule cannot run: {message}",
+                         hint="rewrite the query without it, or suppress Q114 with the reason the gap is accepted")
+
+
 CHECKS = (query_syntax, unknown_field, value_type_mismatch, wildcard_on_typed_field, cidr_on_non_ip,
           value_list_without_parentheses, free_text, escaped_not, control_escape, literal_wildcard,
-          lucene_syntax, leading_wildcard, keyword_range)
+          lucene_syntax, leading_wildcard, keyword_range, untestable_query)
