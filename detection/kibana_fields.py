@@ -65,7 +65,7 @@ def query_field_names(language: str | None, query: str) -> list[str]:
     try:
         return [str(n) for n in extract(query)]
     except Exception as exc:  # noqa: BLE001 - each language has its own error class
-        # Valid ES|QL beyond the engine's subset (GROK, KQL()...) is not a syntax error.
+        # Valid ES|QL beyond the engine's subset (GROK, MATCH()...) is not a syntax error.
         unsupported = getattr(exc, "code", None) == "ESQL002"
         what = "the query uses what this engine does not implement" if unsupported else "the query does not parse"
         raise QueryFieldsUnavailable(f"{what}: {exc}") from None

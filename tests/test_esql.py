@@ -1003,7 +1003,7 @@ UNSUPPORTED = [
     ("FROM logs | FORK (WHERE a > 1) (WHERE a < 1)", 1, 13, "FORK"),
     ("SHOW INFO", 1, 1, "SHOW"),
     ('FROM logs | WHERE MATCH(message, "error")', 1, 19, "MATCH"),
-    ('FROM logs | WHERE KQL("a : b")', 1, 19, "KQL"),
+    ('FROM logs | WHERE KQL("a : b", {"case_insensitive": true})', 1, 53, "case_insensitive"),
     ("FROM logs | STATS p = PERCENTILE(a, 95)", 1, 23, "PERCENTILE"),
     ('FROM logs | EVAL d = DATE_FORMAT("yyyy", @timestamp)', 1, 22, "DATE_FORMAT"),
     ('FROM logs | WHERE message : "error"', 1, 27, "match operator"),

@@ -9,8 +9,9 @@ Each result row is what one alert of an ES|QL detection rule would carry.
 
 Supported: ``FROM`` (index patterns, ``-`` exclusions, ``METADATA``) and ``ROW``; ``WHERE``,
 ``EVAL``, ``STATS ... [WHERE] ... BY``, ``KEEP``, ``DROP``, ``RENAME``, ``SORT``, ``LIMIT``,
-``MV_EXPAND``; the operators, and the functions listed in :mod:`detection.esql.functions` and
-:mod:`detection.esql.aggregates`. Anything else Elasticsearch knows (DISSECT, GROK, ENRICH,
+``MV_EXPAND``; the operators, the functions listed in :mod:`detection.esql.functions` and
+:mod:`detection.esql.aggregates`, and the full-text functions ``KQL()`` and ``QSTR()``
+(:mod:`detection.esql.fulltext`: they search each row's source event). Anything else Elasticsearch knows (DISSECT, GROK, ENRICH,
 LOOKUP JOIN, MATCH, PERCENTILE...) raises :class:`EsqlUnsupported` at its position.
 
 Where events cannot say what a mapping would, the engine decides as follows (each choice is

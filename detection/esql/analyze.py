@@ -16,6 +16,7 @@ from detection.esql import ast
 from detection.esql.aggregates import AGGREGATES
 from detection.esql.errors import EsqlError
 from detection.esql.events import METADATA_FIELDS
+from detection.esql.fulltext import FULL_TEXT, check_placement, full_text_fields
 
 OpenNames = Callable[[str], bool] | None
 
@@ -55,6 +56,7 @@ class _Analyzer:
         return EsqlError(message, self.source, offset, hint)
 
     def run(self, query: ast.Query) -> Analysis:
+        check_placement(query)
         schema = Schema([])
         for command in query.commands:
             schema = getattr(self, "_" + type(command).__name__.lower())(command, schema)
@@ -82,6 +84,9 @@ class _Analyzer:
         for node in ast.walk(expr):
             if isinstance(node, ast.FieldRef):
                 self.resolve(node.name, node.pos, schema)
+            elif isinstance(node, ast.Call) and node.name in FULL_TEXT:
+                # The query string reads the source document's fields.
+                self.fields.update(full_text_fields(node, self.source))
             elif isinstance(node, ast.Call) and node.name in AGGREGATES:
                 raise self.error(
                     f"aggregate function {node.name.upper()} is only allowed in STATS",

@@ -66,7 +66,8 @@ def quote_string(value: str, triple: bool = False) -> str:
 
 @dataclass(frozen=True)
 class Literal:
-    """A constant. ``kind``: null, integer, decimal, boolean, string, span or list."""
+    """A constant. ``kind``: null, integer, decimal, boolean, string, span, list, or map (a
+    function's named options: ``value`` holds ``(name, Literal)`` pairs)."""
 
     value: object
     kind: str
@@ -86,6 +87,9 @@ class Literal:
             return self.spelling or str(self.value)
         if self.kind == "list":
             return "[" + ", ".join(item.render() for item in self.value) + "]"  # type: ignore[attr-defined]
+        if self.kind == "map":
+            pairs = (f"{quote_string(k)}: {v.render()}" for k, v in self.value)  # type: ignore[attr-defined]
+            return "{" + ", ".join(pairs) + "}"
         if self.kind == "decimal":
             return self.spelling or repr(self.value)
         return str(self.value)
@@ -262,6 +266,8 @@ def children(expr: Expr) -> tuple[Expr, ...]:
         return (expr.value,)
     if isinstance(expr, Literal) and expr.kind == "list":
         return tuple(expr.value)  # type: ignore[arg-type]
+    if isinstance(expr, Literal) and expr.kind == "map":
+        return tuple(v for _, v in expr.value)  # type: ignore[attr-defined]
     return ()
 
 

@@ -46,7 +46,7 @@ UNSUPPORTED_FUNCTIONS = frozenset(
     to_degrees to_radians to_date_nanos to_datenanos to_dateperiod to_timeduration to_aggregate_metric_double
     ip_prefix json_extract
     mv_median mv_median_absolute_deviation mv_percentile mv_pseries_weighted_sum mv_zip
-    match match_phrase multi_match qstr kql knn score decay
+    match match_phrase multi_match knn score decay
     st_contains st_disjoint st_distance st_envelope st_intersects st_within st_x st_xmax st_xmin st_y
     st_ymax st_ymin st_centroid_agg st_extent_agg st_geohash st_geotile st_geohex
     median median_absolute_deviation percentile std_dev variance top weighted_avg sample

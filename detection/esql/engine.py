@@ -15,7 +15,7 @@ from detection.esql.aggregates import AGGREGATES
 from detection.esql.analyze import best_pattern
 from detection.esql.errors import EsqlError, EsqlWarning
 from detection.esql.evaluate import Evaluator, WarningLog
-from detection.esql.events import index_matches, load_events
+from detection.esql.events import DOCUMENT, index_matches, load_events
 from detection.esql.values import (
     EvalProblem,
     TypeProblem,
@@ -51,7 +51,7 @@ def execute(
     default_limit: int = DEFAULT_LIMIT,
 ) -> EsqlResult:
     log = WarningLog(query.source)
-    runner = _Runner(query, Evaluator(query.source, _now(now), log), log)
+    runner = _Runner(query, Evaluator(query.source, _now(now), log, field_types), log)
     table = runner.source(query.commands[0], events, field_types)
     for command in query.commands[1:]:
         table = runner.apply(command, table)
@@ -98,6 +98,7 @@ class _Runner:
             if isinstance(index, str) and not index_matches(index, command.sources):
                 continue
             row = dict(event.fields)
+            row[DOCUMENT] = event.document
             for meta in command.metadata:
                 row[meta] = event.metadata.get(meta)
             names.update(event.fields)

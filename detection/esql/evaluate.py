@@ -16,6 +16,8 @@ from datetime import datetime
 from detection.esql import ast
 from detection.esql.aggregates import AGGREGATES
 from detection.esql.errors import EsqlError, EsqlWarning, line_column
+from detection.esql.events import DOCUMENT
+from detection.esql.fulltext import FULL_TEXT, compile_full_text
 from detection.esql.functions import CAST_TYPES, FUNCTIONS, Context
 from detection.esql.operators import arithmetic, compare, negate
 from detection.esql.patterns import like_regex, rlike_regex
@@ -59,10 +61,11 @@ class WarningLog:
 
 
 class Evaluator:
-    def __init__(self, source: str, now: datetime, warnings: WarningLog):
+    def __init__(self, source: str, now: datetime, warnings: WarningLog, field_types: object = None):
         self.source = source
         self.context = Context(now)
         self.log = warnings
+        self.field_types = field_types  # how full-text functions type the document's fields
 
     # ----------------------------------------------------------------- reporting
 
@@ -246,6 +249,9 @@ class Evaluator:
     def _call(self, node: ast.Call) -> Compiled:
         if node.name in AGGREGATES:
             raise self.error(node, f"aggregate function {node.name.upper()} is only allowed in STATS")
+        if node.name in FULL_TEXT:
+            search = compile_full_text(node, self.source, self.field_types, self.context.now)
+            return lambda row: search(row.get(DOCUMENT))  # type: ignore[arg-type]
         spec = FUNCTIONS[node.name]
         args = [self.compile(a) for a in node.args]
         if node.name == "coalesce":

@@ -35,12 +35,18 @@ _REAL_TYPES = frozenset({"double", "float", "half_float", "scaled_float"})
 _BACKING_INDEX = re.compile(r"\.ds-(?P<stream>.+)-\d{4}\.\d{2}\.\d{2}-\d{6}\Z")
 
 
-class LoadedEvent:
-    __slots__ = ("fields", "metadata")
+# The row key holding the event a FROM row came from: full-text functions (KQL, QSTR) search
+# the document as indexed, not the columns. No column can have this name.
+DOCUMENT = "\x00document"
 
-    def __init__(self, fields: dict[str, object], metadata: dict[str, object]):
+
+class LoadedEvent:
+    __slots__ = ("document", "fields", "metadata")
+
+    def __init__(self, fields: dict[str, object], metadata: dict[str, object], document: Mapping | None = None):
         self.fields = fields
         self.metadata = metadata
+        self.document = document
 
 
 def type_lookup(field_types: object) -> Callable[[str], str | None]:
@@ -83,7 +89,7 @@ def load_event(event: Mapping, type_of: Callable[[str], str | None], warn) -> Lo
         values = _storage_order(values)
         if values:
             fields[name] = values[0] if len(values) == 1 else values
-    return LoadedEvent(fields, metadata)
+    return LoadedEvent(fields, metadata, body)
 
 
 def _flatten(value: object, prefix: str, out: dict[str, list]) -> None:

@@ -13,6 +13,7 @@ from detection.esql import ast
 from detection.esql.aggregates import AGGREGATES
 from detection.esql.catalog import UNSUPPORTED_COMMANDS, UNSUPPORTED_FUNCTIONS, UNSUPPORTED_SOURCES
 from detection.esql.errors import EsqlError, EsqlUnsupported
+from detection.esql.fulltext import FULL_TEXT, check_full_text_call
 from detection.esql.functions import CAST_TYPES, FUNCTIONS
 from detection.esql.lexer import Lexer, Token
 from detection.esql.patterns import PatternProblem, like_regex, rlike_regex
@@ -674,9 +675,9 @@ class _Parser:
         elif not self.lex.peek().is_op(")"):
             while True:
                 if self.lex.peek().is_op("{"):
-                    raise self.unsupported(
-                        "named function options {...} are not supported", self.lex.peek().pos
-                    )
+                    # Named options come last: {"name": value, ...}.
+                    args.append(self.options_map())
+                    break
                 args.append(self.expression())
                 if not self.accept_op(","):
                     break
@@ -685,8 +686,48 @@ class _Parser:
         self.check_call(node, name_token)
         return node
 
+    def options_map(self) -> ast.Literal:
+        """``{"name": constant, ...}``: the named options of a function."""
+        start = self.lex.next()
+        entries: list[tuple[str, ast.Literal]] = []
+        if not self.lex.peek().is_op("}"):
+            while True:
+                key = self.lex.next()
+                if key.kind not in ("string", "triple"):
+                    raise self.error(f"expected an option name in quotes but found {self.describe(key)}", key.pos)
+                self.expect_op(":", "after the option name")
+                value = self.options_value()
+                entries.append((str(key.value), value))
+                if not self.accept_op(","):
+                    break
+        close = self.expect_op("}", "to close the options")
+        return ast.Literal(tuple(entries), "map", start.pos, close.end)
+
+    def options_value(self) -> ast.Literal:
+        token = self.lex.peek()
+        if token.is_op("["):
+            return self.array()
+        value = self.unary()
+        if isinstance(value, ast.Unary) and isinstance(value.operand, ast.Literal) and value.operand.kind in (
+            "integer",
+            "decimal",
+        ):
+            number = value.operand
+            return ast.Literal(-number.value, number.kind, value.pos, number.end)  # type: ignore[operator]
+        if not isinstance(value, ast.Literal) or value.kind not in ("string", "integer", "decimal", "boolean"):
+            raise self.error(
+                f"an option value is a constant (string, number or boolean), found [{value.render()}]", token.pos
+            )
+        return value
+
     def check_call(self, node: ast.Call, name_token: Token) -> None:
         name, count = node.name, len(node.args)
+        options = next((a for a in node.args if isinstance(a, ast.Literal) and a.kind == "map"), None)
+        if name in FULL_TEXT:
+            check_full_text_call(node, self.text)
+            return
+        if options is not None:
+            raise self.unsupported("named function options {...} are not supported", options.pos)
         spec = FUNCTIONS.get(name) or AGGREGATES.get(name)
         if spec is None:
             if name in UNSUPPORTED_FUNCTIONS:

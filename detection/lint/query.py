@@ -628,7 +628,7 @@ def keyword_range(ctx: RuleContext) -> Iterator[Diagnostic]:
 @check("Q114", "untestable-query", "the query uses a feature the test engine does not implement",
        explanation="""
        The fixture runner evaluates ES|QL and Lucene with its own engines. A query that uses a
-       command or function they do not implement (ES|QL `GROK`, `ENRICH`, `IP_LOCATION`, `KQL()`...)
+       command or function they do not implement (ES|QL `GROK`, `ENRICH`, `IP_LOCATION`, `MATCH()`...)
        is valid for Elasticsearch, but none of its fixture cases can run, so nothing proves the rule
        fires (`detection check` reports those cases as F141). Rewrite the query without the feature
        where you can, or accept the gap knowingly with a suppression that says why.
