@@ -42,6 +42,7 @@ __all__ = [
     "check_full_text_call",
     "check_placement",
     "compile_full_text",
+    "full_text_field_refs",
     "full_text_fields",
     "literal_offset",
 ]
@@ -324,6 +325,29 @@ def full_text_fields(call: ast.Call, source: str) -> list[str]:
     from detection import lucene
 
     return lucene.field_names(node)
+
+
+def full_text_field_refs(call: ast.Call, source: str) -> list[tuple[str, int]]:
+    """(name, offset in ``source``) of each named field the query string reads, in order.
+
+    Wildcard names and the fields inside a nested query (relative names) are left out: they are
+    not one mapped field each.
+    """
+    literal = _query_string(call, source)
+    out: list[tuple[str, int]] = []
+    stack = [parsed_query(call, source)]
+    while stack:
+        node = stack.pop()
+        name_node = getattr(node, "path", None) or getattr(node, "field", None)
+        if name_node is not None and not getattr(name_node, "is_wildcard", False):
+            span = getattr(name_node, "span", None)
+            # Without a span (a Lucene field:(a OR b) group), the string's start stands in.
+            offset = literal_offset(source, literal, span[0]) if span else literal.pos
+            if (str(name_node.text), offset) not in out:
+                out.append((str(name_node.text), offset))
+        if type(node).__name__ != "Nested":
+            stack.extend(reversed(list(node.children())))
+    return out
 
 
 def parsed_query(call: ast.Call, source: str) -> Any:

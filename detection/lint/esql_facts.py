@@ -86,6 +86,7 @@ class QueryFields:
 
 def query_fields(query: Any) -> QueryFields:
     from detection.esql import ast
+    from detection.esql.fulltext import FULL_TEXT, full_text_field_refs
 
     scope = _Scope(open=False)
     refs: list[tuple[str, int]] = []
@@ -95,6 +96,9 @@ def query_fields(query: Any) -> QueryFields:
         for node in ast.walk(expr):
             if isinstance(node, ast.FieldRef) and scope.is_source(node.name):
                 refs.append((node.name, node.pos))
+            elif isinstance(node, ast.Call) and node.name in FULL_TEXT and scope.open:
+                # KQL("...") and QSTR("...") read the indexed document's fields by name.
+                refs.extend(full_text_field_refs(node, query.source))
 
     def read_name(pattern: Any) -> None:
         if not pattern.wildcard and scope.is_source(pattern.name):
