@@ -282,3 +282,12 @@ def test_a_field_repeated_in_a_value_list_is_one_finding(tmp_path: Path) -> None
     findings = lint_files(write_rule(tmp_path, text)).findings
     assert codes(findings) == ["Q102"]
     assert (findings[0].location.line, findings[0].location.column) == position(text, "unknown.field")
+
+
+def test_rule_filters_cannot_be_tested(tmp_path: Path) -> None:
+    text = BASE_RULE.replace("  severity:", "  filters:\n    - query: {match_phrase: {event.outcome: success}}\n  severity:", 1)
+    assert text != BASE_RULE
+    findings = lint_files(write_rule(tmp_path, text)).findings
+    assert codes(findings) == ["Q114"]
+    assert findings[0].location.line == position(text, "filters:")[0]
+    assert "`filters`" in findings[0].message

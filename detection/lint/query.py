@@ -630,7 +630,8 @@ def keyword_range(ctx: RuleContext) -> Iterator[Diagnostic]:
        The fixture runner evaluates ES|QL and Lucene with its own engines. A query that uses a
        command or function they do not implement (ES|QL `GROK`, `ENRICH`, `IP_LOCATION`, `MATCH()`...)
        is valid for Elasticsearch, but none of its fixture cases can run, so nothing proves the rule
-       fires (`detection check` reports those cases as F141). Rewrite the query without the feature
+       fires (`detection check` reports those cases as F141). The same holds for a rule with
+       `filters` (query DSL that Kibana ANDs with the query): only the query is evaluated. Rewrite the query without the feature
        where you can, or accept the gap knowingly with a suppression that says why.
        """,
        bad="""
@@ -645,6 +646,11 @@ def keyword_range(ctx: RuleContext) -> Iterator[Diagnostic]:
        """,
        severity=Severity.WARNING)
 def untestable_query(ctx: RuleContext) -> Iterator[Diagnostic]:
+    if ctx.rule.rule.get("filters"):
+        # Kibana ANDs these query-DSL filters with the query; the test engine evaluates the query only.
+        yield Diagnostic(ctx.rule.location(("rule", "filters"), key=True), "Q114",
+                         "fixture cases of this rule cannot run: the test engine does not evaluate `filters`",
+                         hint="fold the filters into the query, or suppress Q114 with the reason the gap is accepted")
     language, text = ctx.rule.language, ctx.rule.query
     if language not in ("esql", "lucene") or not isinstance(text, str):
         return
