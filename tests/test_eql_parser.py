@@ -169,7 +169,7 @@ ERRORS = [
     ('process where cidrMatch(ip, "10.0.0.0/33")', 1, 29, UNSUPPORTED, "CIDR", "functions: cidrMatch"),
     ('process where x == "a\\q"', 1, 22, SYNTAX, "escape", "syntax: Escape characters in a string"),
     ('process where x == "\\u{1}"', 1, 21, SYNTAX, "unicode", "syntax: \\u{...} takes 2-8 hex digits"),
-    ("process where x[0] == 1", 1, 16, SYNTAX, "after the end", "array indexes are not supported"),
+    ("process where x[0] == 1", 1, 16, UNSUPPORTED, "array indexes", "array indexes are not supported"),
     ("process where x in (y, 1)", 1, 21, UNSUPPORTED, "constants", "lookup lists hold values"),
     ("process where x == 99999999999999999999", 1, 20, SYNTAX, "too large", "integers are longs"),
     ("process where `a", 1, 15, SYNTAX, "backtick", "syntax: Escape a field name"),

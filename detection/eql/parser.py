@@ -447,12 +447,25 @@ class Parser:
             if self.tok.kind not in ("ident", "qident"):
                 raise self.error("expected a field name right after '?'", hint="?field.name marks an optional field")
         parts = [self.advance().value]
+        if (start.kind == "ident" and self.at_keyword("of") and self.peek().kind == "symbol"
+                and self.peek().value == "["):
+            # Elasticsearch's grammar reads `descendant of [...]` and then refuses it; say so here
+            # rather than stopping at 'of'
+            raise self.error(f"process relationships ('{start.value} of') are not supported by "
+                             "Elasticsearch EQL", start, code=UNSUPPORTED,
+                             hint="correlate the two events with a sequence joined on "
+                                  "process.entity_id and process.parent.entity_id")
         while self.at_symbol(".") and self.peek().kind in ("ident", "qident", "keyword"):
             self.advance()
             parts.append(self.advance().value)
         if self.at_symbol(".") and self.peek().kind in ("int", "decimal"):
             raise self.error("a field name part cannot start with a digit", self.peek(),
                              hint="quote it in backticks: field.`6part`")
+        if self.at_symbol("[") and self.peek().kind == "int":
+            # an index into an array field; a sequence step after `by field` starts with a name
+            raise self.error("array indexes are not supported by Elasticsearch EQL", code=UNSUPPORTED,
+                             hint="compare the whole field: a condition on an array matches when "
+                                  "any of its values does")
         return A.Field(tuple(parts), optional, pos=start.pos)
 
 
