@@ -104,3 +104,42 @@ def test_cidrmatch_takes_a_bare_address_as_a_single_host(address: str, matched: 
 def test_regex_on_a_raw_string_matches_the_whole_value(value: str, matched: bool) -> None:
     q = eql.compile('process where process.executable regex~ """/srv/run/\\w+\\.(pid|lock)"""')
     assert q.matches({"event": {"category": "process"}, "process": {"executable": value}}) is matched
+
+
+# --- lint passes the parser's advice on ---------------------------------------------------------
+
+EQL_TOML = """\
+[metadata]
+creation_date = "2024/05/01"
+updated_date = "2024/05/01"
+maturity = "production"
+
+[rule]
+author = ["Tester"]
+description = "A shell started under an office program."
+from = "now-9m"
+index = ["logs-endpoint.events.process-*"]
+language = "eql"
+license = "Apache-2.0"
+name = "Example Office Shell"
+risk_score = 21
+rule_id = "0f3c7a52-8d1e-4b6a-9c2f-5e4d3b2a1c0d"
+severity = "low"
+type = "eql"
+query = '''
+process where process.name : "sh" and
+  descendant of [process where process.name : "office"]
+'''
+"""
+
+
+def test_lint_reports_the_refusal_with_the_parser_hint(tmp_path) -> None:
+    from tests.lint_support import lint_files, write_rule
+
+    path = write_rule(tmp_path / "rules", EQL_TOML, "office_shell.toml")
+    found = [d for d in lint_files(path).findings if d.code == "Q101"]
+    assert len(found) == 1
+    d = found[0]
+    assert (d.location.line, d.location.column) == (20, 3)  # the line of `descendant`
+    assert "process relationships ('descendant of')" in d.message
+    assert d.hint and "sequence joined on process.entity_id" in d.hint

@@ -95,8 +95,9 @@ def _other_language_syntax(ctx: RuleContext) -> Iterator[Diagnostic]:
         offset = _offset_of(text, line, column)
         message = getattr(exc, "message", None) or str(exc).splitlines()[0]
         label = _OTHER_LANGUAGES[language][1]
+        # the parser's own hint says what to write instead; the generic one is the fallback
         yield Diagnostic(ctx.at_offset(("rule", "query"), offset), "Q101", f"{label} syntax error: {message}",
-                         hint="fix the query at this position")
+                         hint=getattr(exc, "hint", None) or "fix the query at this position")
 
 
 def _offset_of(text: str, line: int, column: int) -> int:
