@@ -157,3 +157,31 @@ def _parse_lucene(path: tuple, text: str) -> ParsedQuery | None:
         return ParsedQuery(path, text, tree=lucene.parse(text), language="lucene")
     except lucene.LuceneError:
         return None
+
+
+# language -> (module, its error class name): the languages whose trees the lint checks read.
+_TREE_LANGUAGES = {"eql": ("detection.eql", "EqlError"), "esql": ("detection.esql", "EsqlError")}
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_tree(language: str, text: str) -> Any:
+    import importlib
+
+    module_name, error_name = _TREE_LANGUAGES[language]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return None
+    try:
+        return module.parse(text)
+    except getattr(module, error_name):
+        return None
+
+
+def parsed_tree(ctx: RuleContext, language: str) -> Any:
+    """The rule's parsed query when the rule is in ``language`` (eql or esql) and the query parses,
+    else None (Q101 reports queries that do not parse). Parsed once per query text."""
+    text = ctx.rule.query
+    if ctx.rule.language != language or not isinstance(text, str):
+        return None
+    return _parse_tree(language, text)

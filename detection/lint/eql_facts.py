@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from detection.lint.context import RuleContext
+from detection.lint.context import RuleContext, parsed_tree
 
 QUERY_PATH = ("rule", "query")
 
@@ -41,25 +41,9 @@ def _wildcard(text: str, insensitive: bool) -> re.Pattern[str]:
     return re.compile(body, re.IGNORECASE | re.DOTALL if insensitive else re.DOTALL)
 
 
-@functools.lru_cache(maxsize=1024)
-def _parse(text: str) -> Any:
-    """The parsed query, or None when it does not parse (Q101 reports that)."""
-    try:
-        from detection import eql
-    except ImportError:
-        return None
-    try:
-        return eql.parse(text)
-    except eql.EqlError:
-        return None
-
-
 def eql_query(ctx: RuleContext) -> Any:
     """The rule's parsed EQL query, or None for other languages and queries that do not parse."""
-    text = ctx.rule.query
-    if ctx.rule.language != "eql" or not isinstance(text, str):
-        return None
-    return _parse(text)
+    return parsed_tree(ctx, "eql")
 
 
 def eql_fields(query: Any) -> Iterator[tuple[str, int]]:

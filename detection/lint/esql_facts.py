@@ -9,12 +9,11 @@ column is, and ``FROM ... METADATA _id`` columns are never mapped fields. Those 
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from detection.lint.context import RuleContext
+from detection.lint.context import RuleContext, parsed_tree
 from detection.lint.eql_facts import EqlValue
 
 QUERY_PATH = ("rule", "query")
@@ -22,25 +21,9 @@ QUERY_PATH = ("rule", "query")
 _CASE_FOLDING = frozenset({"to_lower", "to_upper"})
 
 
-@functools.lru_cache(maxsize=1024)
-def _parse(text: str) -> Any:
-    """The parsed (and analysed) query, or None when it does not parse (Q101 reports that)."""
-    try:
-        from detection import esql
-    except ImportError:
-        return None
-    try:
-        return esql.parse(text)
-    except esql.EsqlError:
-        return None
-
-
 def esql_query(ctx: RuleContext) -> Any:
     """The rule's parsed ES|QL query, or None for other languages and queries that do not parse."""
-    text = ctx.rule.query
-    if ctx.rule.language != "esql" or not isinstance(text, str):
-        return None
-    return _parse(text)
+    return parsed_tree(ctx, "esql")
 
 
 def source_indices(query: Any) -> list[str]:
